@@ -29,6 +29,14 @@ int RunCli(int argc, char** argv);
 const std::vector<Command>& AllCommands();
 
 int RunCpu(const std::vector<std::string>& args);
+int RunInfo(const std::vector<std::string>& args);
+int RunZoo(const std::vector<std::string>& args);
+int RunPlan(const std::vector<std::string>& args);
+int RunRun(const std::vector<std::string>& args);
+int RunBench(const std::vector<std::string>& args);
+int RunPersonalise(const std::vector<std::string>& args);
+int RunEvaluate(const std::vector<std::string>& args);
+int RunInfer(const std::vector<std::string>& args);
 
 }  // namespace cli
 }  // namespace persephonee

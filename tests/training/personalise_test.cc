@@ -1,0 +1,209 @@
+#include "training/personalise.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "base/idx.h"
+#include "engine/engine.h"
+#include "graph/builder.h"
+#include "tests/testing/test_graphs.h"
+
+namespace persephonee {
+namespace {
+
+constexpr char kImages[] = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+constexpr char kLabels[] = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+
+// A small backbone for 28x28x1 images whose features carry the class well enough for heads.
+Graph SmallBackbone() {
+  GraphBuilder b;
+  uint64_t s = 100;
+  auto w = [&](size_t n, size_t fan_in) {
+    const float r = std::sqrt(6.0f / fan_in);
+    return testing_graphs::RandomVector(n, ++s, -r, r);
+  };
+  TensorId x = b.Input("image", {1, 28, 28, 1});
+  std::vector<float> w1 = w(8 * 9, 9), w2 = w(16 * 72, 72), w3 = w(32 * 144, 144),
+                     w4 = w(10 * 32, 32);
+  x = b.Conv2d("conv1", x, Conv2dAttrs::Square(8, 3, 2, 1, 1, Activation::kRelu), w1,
+               std::vector<float>(8, 0.0f));
+  x = b.Conv2d("conv2", x, Conv2dAttrs::Square(16, 3, 2, 1, 1, Activation::kRelu), w2,
+               std::vector<float>(16, 0.0f));
+  x = b.Conv2d("conv3", x, Conv2dAttrs::Square(32, 3, 2, 1, 1, Activation::kRelu), w3,
+               std::vector<float>(32, 0.0f));
+  x = b.GlobalAvgPool("gap", x);
+  b.MarkOutput(b.FullyConnected("fc", x, {10, Activation::kNone}, w4));
+  auto g = b.Build();
+  EXPECT_TRUE(g.ok()) << g.status().ToString();
+  return std::move(g).value();
+}
+
+struct Data {
+  std::unique_ptr<MemoryImageSource> images;
+  std::vector<uint8_t> labels;
+};
+
+Data LoadData(size_t n, size_t labelled_every) {
+  auto images = ReadIdx(kImages);
+  auto labels = ReadIdx(kLabels);
+  EXPECT_TRUE(images.ok() && labels.ok());
+  Data d;
+  d.images = std::make_unique<MemoryImageSource>(
+      std::vector<uint8_t>(images->data.begin(), images->data.begin() + n * 784), 784);
+  for (size_t i = 0; i < n; ++i) {
+    d.labels.push_back(i % labelled_every == 0 ? labels->data[i] : kUnlabelled);
+  }
+  return d;
+}
+
+ExitPlan Plan(const Graph& backbone) {
+  auto opt = OptimizeBackbone(backbone);
+  EXPECT_TRUE(opt.ok());
+  HeadOptions head;
+  head.max_cost_fraction = 1.0;  // the backbone is tiny: let the heads be as wide as it
+  auto plan = PlaceExitsByNode(*opt, {"conv2", "conv3"}, head);
+  EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+  return std::move(plan).value();
+}
+
+PersonaliseOptions Options() {
+  PersonaliseOptions o;
+  o.epochs = 4;
+  o.batch = 16;
+  o.seed = 3;
+  o.memory_budget = 256u << 20;
+  return o;
+}
+
+TEST(PersonaliseTest, LossGoesDownAndTeacherIsTheUntouchedBackbone) {
+  const Graph backbone = SmallBackbone();
+  const Graph copy = backbone;
+  const ExitPlan plan = Plan(backbone);
+  Data data = LoadData(96, 1);
+  PersonaliseOptions options = Options();
+  options.epochs = 30;
+  options.learning_rate = 1e-2f;
+  auto r = Personalise(backbone, plan, *data.images, data.labels, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(GraphsEqual(copy, backbone));
+  ASSERT_EQ(r->epoch_loss.size(), 30u);
+  EXPECT_LT(r->epoch_loss.back(), 0.7 * r->epoch_loss.front());
+  EXPECT_EQ(r->heads.size(), 2u);
+  EXPECT_EQ(r->train_samples + r->held_out.labels.size(), 96u);
+  EXPECT_EQ(r->labelled_samples, r->train_samples);
+
+  // The final exit's answers on the held-out images are the original model's.
+  auto engine = Engine::Create(backbone, {1, 1, {}, true});
+  ASSERT_TRUE(engine.ok());
+  const size_t exits = static_cast<size_t>(r->held_out.num_exits);
+  // The held-out images are a seeded subset: their final-exit predictions, counted per class,
+  // must be within the original model's counts over all the images.
+  std::vector<int> from_run(10, 0), from_engine(10, 0);
+  for (size_t h = 0; h < r->held_out.labels.size(); ++h) {
+    ++from_run[r->held_out.prediction[h * exits + exits - 1]];
+  }
+  std::vector<uint8_t> px(784);
+  std::vector<int> all(10, 0);
+  for (size_t i = 0; i < 96; ++i) {
+    ASSERT_TRUE(data.images->Read(i, px.data()).ok());
+    for (size_t p = 0; p < 784; ++p) (*engine)->input()[p] = px[p] / 255.0f;
+    ASSERT_TRUE((*engine)->Run().ok());
+    const float* o = (*engine)->output();
+    ++all[std::max_element(o, o + 10) - o];
+  }
+  for (int c = 0; c < 10; ++c) EXPECT_LE(from_run[c], all[c]) << "class " << c;
+}
+
+TEST(PersonaliseTest, CacheAndRecomputeGiveTheSameHeads) {
+  const Graph backbone = SmallBackbone();
+  const ExitPlan plan = Plan(backbone);
+  Data data = LoadData(64, 3);
+  std::vector<std::vector<float>> weights[3];
+  int run = 0;
+  for (CachePlacement placement :
+       {CachePlacement::kMemory, CachePlacement::kRecompute, CachePlacement::kDisk}) {
+    PersonaliseOptions options = Options();
+    options.force_cache = true;
+    options.cache = placement;
+    options.spill_dir = ::testing::TempDir();
+    auto r = Personalise(backbone, plan, *data.images, data.labels, options);
+    ASSERT_TRUE(r.ok()) << CachePlacementName(placement) << ": " << r.status().ToString();
+    EXPECT_EQ(r->budget.cache, placement);
+    for (const Graph& head : r->heads) {
+      for (const Tensor& t : head.tensors()) {
+        if (t.kind == TensorKind::kParameter) weights[run].push_back(t.data);
+      }
+    }
+    ++run;
+  }
+  EXPECT_EQ(weights[0], weights[1]) << "memory cache vs recompute";
+  EXPECT_EQ(weights[0], weights[2]) << "memory cache vs spill file";
+}
+
+TEST(PersonaliseTest, SameSeedSameHeadsOtherSeedOtherHeads) {
+  const Graph backbone = SmallBackbone();
+  const ExitPlan plan = Plan(backbone);
+  Data data = LoadData(48, 2);
+  PersonaliseOptions options = Options();
+  options.epochs = 2;
+  auto a = Personalise(backbone, plan, *data.images, data.labels, options);
+  auto b = Personalise(backbone, plan, *data.images, data.labels, options);
+  options.seed = 4;
+  auto c = Personalise(backbone, plan, *data.images, data.labels, options);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_TRUE(GraphsEqual(a->heads[0], b->heads[0]));
+  EXPECT_FALSE(GraphsEqual(a->heads[0], c->heads[0]));
+}
+
+TEST(PersonaliseTest, WarmStartContinuesFromSavedHeads) {
+  const Graph backbone = SmallBackbone();
+  const ExitPlan plan = Plan(backbone);
+  Data data = LoadData(64, 1);
+  PersonaliseOptions options = Options();
+  options.epochs = 3;
+  auto first = Personalise(backbone, plan, *data.images, data.labels, options);
+  ASSERT_TRUE(first.ok());
+  WarmStart warm{first->heads, first->optimizer_state, first->optimizer_step};
+  options.epochs = 1;
+  auto second = Personalise(backbone, plan, *data.images, data.labels, options, &warm);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_GT(second->optimizer_step, first->optimizer_step);
+  // Starting from trained heads, the first epoch's loss is already below the cold start's.
+  EXPECT_LT(second->epoch_loss.front(), first->epoch_loss.front());
+}
+
+TEST(PersonaliseTest, BadInputAndTooSmallBudget) {
+  const Graph backbone = SmallBackbone();
+  const ExitPlan plan = Plan(backbone);
+  Data data = LoadData(32, 1);
+  PersonaliseOptions options = Options();
+  std::vector<uint8_t> short_labels(10, 1);
+  auto r1 = Personalise(backbone, plan, *data.images, short_labels, options);
+  EXPECT_EQ(r1.status().code(), StatusCode::kInvalidArgument);
+  std::vector<uint8_t> bad = data.labels;
+  bad[5] = 17;
+  auto r2 = Personalise(backbone, plan, *data.images, bad, options);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.status().message().find("label 17 of image 5"), std::string::npos);
+  MemoryImageSource wrong(std::vector<uint8_t>(32 * 100), 100);
+  EXPECT_FALSE(Personalise(backbone, plan, wrong, data.labels, options).ok());
+  options.memory_budget = 1u << 20;
+  auto r3 = Personalise(backbone, plan, *data.images, data.labels, options);
+  ASSERT_EQ(r3.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(r3.status().message().find("--memory-budget"), std::string::npos);
+}
+
+TEST(FeatureStoreTest, HalfConversionIsExactWhereItCanBe) {
+  for (float v : {0.0f, 1.0f, -2.5f, 65504.0f, 0.000061035156f, 5.9604645e-08f}) {
+    EXPECT_EQ(HalfToFloat(FloatToHalf(v)), v) << v;
+  }
+  EXPECT_TRUE(std::isinf(HalfToFloat(FloatToHalf(1e6f))));
+  EXPECT_EQ(FloatToHalf(1.0f + 1.0f / 4096), FloatToHalf(1.0f)) << "ties round to even";
+  for (float v = -3.0f; v < 3.0f; v += 0.01237f) {
+    EXPECT_NEAR(HalfToFloat(FloatToHalf(v)), v, std::fabs(v) / 1024 + 1e-7f);
+  }
+}
+
+}  // namespace
+}  // namespace persephonee

@@ -1,0 +1,200 @@
+// `persephonee personalise`: train early-exit heads on a user's images and save them.
+#include <cstdio>
+#include <sstream>
+
+#include "tools/commands.h"
+#include "tools/engine_cli.h"
+#include "tools/personalise_cli.h"
+#include "training/assemble.h"
+#include "training/calibration.h"
+#include "training/exits.h"
+#include "training/personalisation.h"
+#include "training/personalise.h"
+
+namespace persephonee {
+namespace cli {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: persephonee personalise --model M --images FILE.idx[.gz] [--labels FILE.idx[.gz]]\n"
+    "         [--memory-budget B] [--epochs E] [--seed S] [--exits K | --exit-nodes A,B,...]\n"
+    "         [--batch N] [--threads T] [--cache auto|memory|memory-f16|disk|recompute]\n"
+    "         [--optimizer adam|sgd] [--lr X] [--temperature T] [--tau X] [--epsilon X]\n"
+    "         [--measure max_softmax|entropy] [--holdout X] [--resume P] [--save-optimizer]\n"
+    "         --out P\n"
+    "\n"
+    "Attaches K early exits (default 4, at even fractions of the backbone's FLOPs) to the\n"
+    "frozen model M (a model file or zoo:NAME), trains their heads on the user's images (uint8\n"
+    "IDX, pixels scaled by 1/255) with the labels given (label 255 = unlabelled; without\n"
+    "--labels, none), calibrates a confidence threshold per exit on a held-out part (--holdout,\n"
+    "default 0.2) so accuracy stays within --epsilon (default 0.01) of the best, and writes the\n"
+    "personalisation (only the exits) to P atomically. --memory-budget (default 64M) bounds\n"
+    "the process's peak resident memory: the batch size and the feature cache are chosen to\n"
+    "fit it. --resume P continues training a saved personalisation (same exits);\n"
+    "--save-optimizer keeps the optimiser's state in the file so a resumed run continues it\n"
+    "exactly (it triples the file's size).\n";
+
+std::vector<std::string> Split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+Status Personalise(const ParsedArgs& a) {
+  const auto& v = a.values;
+  ENSURE(v.count("--model") && v.count("--images") && v.count("--out"),
+         "--model, --images and --out are required");
+  PersonaliseOptions o;
+  ASSIGN_OR_RETURN(int64_t epochs, IntFlag(a, "--epochs", 10, 1, 100000));
+  ASSIGN_OR_RETURN(int64_t seed, IntFlag(a, "--seed", 1, 0, INT64_MAX));
+  ASSIGN_OR_RETURN(int64_t batch, IntFlag(a, "--batch", 32, 1, 4096));
+  ASSIGN_OR_RETURN(int64_t threads, IntFlag(a, "--threads", 1, 1, 64));
+  ASSIGN_OR_RETURN(int64_t exits, IntFlag(a, "--exits", 4, 1, 16));
+  o.epochs = static_cast<int>(epochs);
+  o.seed = static_cast<uint64_t>(seed);
+  o.batch = static_cast<int>(batch);
+  o.threads = static_cast<int>(threads);
+  if (v.count("--memory-budget")) {
+    ASSIGN_OR_RETURN(o.memory_budget, ParseBytes("--memory-budget", v.at("--memory-budget")));
+  }
+  if (v.count("--cache") && v.at("--cache") != "auto") {
+    ASSIGN_OR_RETURN(o.cache, ParseCachePlacement(v.at("--cache")));
+    o.force_cache = true;
+  }
+  if (v.count("--optimizer")) {
+    ENSURE(v.at("--optimizer") == "adam" || v.at("--optimizer") == "sgd",
+           "--optimizer: expected adam or sgd, got '", v.at("--optimizer"), "'");
+    o.optimizer = v.at("--optimizer") == "adam" ? OptimizerKind::kAdam : OptimizerKind::kSgd;
+    if (o.optimizer == OptimizerKind::kSgd) o.learning_rate = 0.05f;
+  }
+  if (v.count("--lr")) {
+    ASSIGN_OR_RETURN(o.learning_rate, ParseFloat("--lr", v.at("--lr"), 1e-8f, 10));
+  }
+  if (v.count("--temperature")) {
+    ASSIGN_OR_RETURN(o.loss.temperature,
+                     ParseFloat("--temperature", v.at("--temperature"), 0.05f, 100));
+  }
+  if (v.count("--tau")) {
+    ASSIGN_OR_RETURN(o.loss.pseudo_label_threshold, ParseFloat("--tau", v.at("--tau"), 0, 1));
+  }
+  if (v.count("--holdout")) {
+    ASSIGN_OR_RETURN(float h, ParseFloat("--holdout", v.at("--holdout"), 0.01f, 0.9f));
+    o.holdout_fraction = h;
+  }
+  CalibrationOptions calibration;
+  if (v.count("--epsilon")) {
+    ASSIGN_OR_RETURN(float e, ParseFloat("--epsilon", v.at("--epsilon"), 0, 1));
+    calibration.epsilon = e;
+  }
+  ConfidenceMeasure measure = ConfidenceMeasure::kMaxSoftmax;
+  if (v.count("--measure")) {
+    ASSIGN_OR_RETURN(measure, ParseConfidenceMeasure(v.at("--measure")));
+  }
+
+  ASSIGN_OR_RETURN(Graph backbone, LoadModelArg(v.at("--model")));
+  ASSIGN_OR_RETURN(auto images, OpenIdxImages(v.at("--images")));
+  std::vector<uint8_t> labels(images->size(), kUnlabelled);
+  if (v.count("--labels")) {
+    ASSIGN_OR_RETURN(labels, ReadLabels(v.at("--labels"), images->size()));
+  }
+
+  const std::string hash = BackboneHash(backbone);
+  ExitPlan plan;
+  WarmStart warm;
+  const bool resume = v.count("--resume") > 0;
+  if (resume) {
+    ASSIGN_OR_RETURN(Personalisation saved, LoadPersonalisation(v.at("--resume")));
+    RETURN_IF_ERROR(CheckBackbone(saved, backbone));
+    plan = PlanOf(saved);
+    ASSIGN_OR_RETURN(warm, WarmStartFrom(saved, o.optimizer));
+    measure = saved.measure;
+  } else {
+    // The optimised copy lives only as long as placement needs it.
+    ASSIGN_OR_RETURN(Graph optimized, OptimizeBackbone(backbone));
+    if (v.count("--exit-nodes")) {
+      ASSIGN_OR_RETURN(plan, PlaceExitsByNode(optimized, Split(v.at("--exit-nodes"))));
+    } else {
+      ASSIGN_OR_RETURN(plan,
+                       PlaceExitsByFraction(optimized, EvenFractions(static_cast<int>(exits))));
+    }
+  }
+  std::printf("exits:");
+  for (const ExitPoint& e : plan.exits) {
+    std::printf(" %s@%s (%.0f%% of FLOPs, head %d ch, %.2f%%)", e.name.c_str(), e.tensor.c_str(),
+                100 * e.flop_fraction, e.width,
+                100.0 * static_cast<double>(e.head_macs) / static_cast<double>(plan.backbone_macs));
+  }
+  std::printf("\n");
+  size_t labelled = 0;
+  for (uint8_t l : labels) labelled += l != kUnlabelled ? 1 : 0;
+  std::printf("images: %zu (%zu labelled)\n", images->size(), labelled);
+
+  o.on_epoch = [&](int epoch, double loss, double rate, double left) {
+    std::printf("epoch %d/%d  loss %.4f  %.0f samples/s  %.1f s left\n", epoch, o.epochs, loss,
+                rate, left);
+    std::fflush(stdout);
+  };
+  ASSIGN_OR_RETURN(PersonaliseResult r,
+                   persephonee::Personalise(std::move(backbone), plan, *images, labels, o,
+                                            resume ? &warm : nullptr));
+  std::printf("plan: %s\n", r.budget.explanation.c_str());
+  ASSIGN_OR_RETURN(ExitObservations obs, HeldOutObservations(r, measure));
+  ASSIGN_OR_RETURN(CalibrationResult cal, CalibrateThresholds(obs, calibration));
+  std::printf(
+      "calibration on %lld held-out images (%s): accuracy %.2f%% (best %.2f%%, final "
+      "exit alone %.2f%%), mean %.2f MFLOPs (final exit alone %.2f)\n",
+      static_cast<long long>(obs.num_samples), AccuracyReferenceName(cal.chosen.reference),
+      100 * cal.chosen.accuracy, 100 * cal.best_accuracy, 100 * cal.final_only.accuracy,
+      2e-6 * cal.chosen.mean_macs, 2e-6 * cal.final_only.mean_macs);
+  std::printf("thresholds:");
+  for (float t : cal.thresholds) std::printf(" %.4f", t);
+  std::printf("\n");
+  std::map<std::string, std::string> meta = {
+      {"seed", std::to_string(o.seed)},
+      {"epochs", std::to_string(o.epochs)},
+      {"samples", std::to_string(images->size())},
+      {"labelled", std::to_string(labelled)},
+      {"model", v.at("--model")},
+      {"images", v.at("--images")},
+  };
+  ASSIGN_OR_RETURN(Personalisation p,
+                   MakePersonalisation(hash, r, o.optimizer, measure, cal.thresholds, meta));
+  if (!a.switches.count("--save-optimizer")) p.optimizer.reset();
+  RETURN_IF_ERROR(SavePersonalisation(p, v.at("--out")));
+  ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, SerializePersonalisation(p));
+  std::printf("wrote %s (%zu bytes) in %.1f s, peak RSS %.1f MiB\n", v.at("--out").c_str(),
+              bytes.size(), r.seconds, PeakRssBytes() / 1048576.0);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int RunPersonalise(const std::vector<std::string>& args) {
+  StatusOr<ParsedArgs> parsed =
+      ParseArgs(args, {"--model",   "--images",    "--labels",     "--memory-budget", "--epochs",
+                       "--seed",    "--exits",     "--exit-nodes", "--batch",         "--threads",
+                       "--cache",   "--optimizer", "--lr",         "--temperature",   "--tau",
+                       "--epsilon", "--measure",   "--holdout",    "--resume",        "--out"},
+                {});
+  if (!parsed.ok()) return UsageError("personalise", parsed.status().message(), kUsage);
+  if (parsed->help) {
+    std::fputs(kUsage, stdout);
+    return kExitOk;
+  }
+  if (!parsed->positional.empty()) {
+    return UsageError("personalise", "unexpected argument '" + parsed->positional[0] + "'", kUsage);
+  }
+  Status s = Personalise(*parsed);
+  if (s.code() == StatusCode::kInvalidArgument && s.message().rfind("--", 0) == 0) {
+    return UsageError("personalise", s.message(), kUsage);
+  }
+  if (!s.ok()) return Failure("personalise", s);
+  return kExitOk;
+}
+
+}  // namespace cli
+}  // namespace persephonee

@@ -1,0 +1,416 @@
+#include "training/personalise.h"
+
+#include <malloc.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "base/idx.h"
+#include "engine/engine.h"
+#include "kernels/loss/loss.h"
+#include "kernels/optim/optim.h"
+#include "training/network.h"
+
+namespace persephonee {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+size_t ProcStatusBytes(const char* key) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(key);
+  while (std::getline(in, line)) {
+    if (line.compare(0, n, key) == 0)
+      return static_cast<size_t>(std::stoull(line.substr(n + 1))) * 1024;
+  }
+  return 0;
+}
+
+// A permutation of [0, n) from `seed`; the same on every platform (no std distributions).
+std::vector<size_t> SeededPermutation(size_t n, uint64_t seed) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  std::mt19937_64 rng(seed);
+  for (size_t i = n; i > 1; --i) {
+    const size_t j = static_cast<size_t>(((rng() >> 32) * static_cast<uint64_t>(i)) >> 32);
+    std::swap(p[i - 1], p[j]);
+  }
+  return p;
+}
+
+class IdxImageSource : public ImageSource {
+ public:
+  explicit IdxImageSource(IdxReader reader) : reader_(std::move(reader)) {}
+  size_t size() const override { return reader_.num_records(); }
+  size_t image_bytes() const override { return reader_.record_bytes(); }
+  Status Read(size_t index, uint8_t* out) const override {
+    return reader_.ReadRecords(index, 1, out, reader_.record_bytes());
+  }
+
+ private:
+  IdxReader reader_;
+};
+
+float LearningRate(const PersonaliseOptions& o, int epoch, double progress) {
+  switch (o.schedule) {
+    case ScheduleKind::kCosine:
+      return static_cast<float>(o.learning_rate * 0.5 * (1.0 + std::cos(M_PI * progress)));
+    case ScheduleKind::kStep:
+      return o.learning_rate *
+             std::pow(o.step_gamma, static_cast<float>(epoch / std::max(1, o.step_epochs)));
+    case ScheduleKind::kConstant:
+      break;
+  }
+  return o.learning_rate;
+}
+
+// The state of one run: the backbone engine, the heads and their optimisers, batch buffers.
+struct Run {
+  const ExitPlan* plan = nullptr;
+  const ImageSource* images = nullptr;
+  const PersonaliseOptions* options = nullptr;
+  std::unique_ptr<Engine> engine;
+  std::vector<const float*> kept;  // per exit, then the logits: arena addresses
+  std::vector<size_t> sizes;       // floats per sample, same order
+  std::vector<size_t> offsets;     // in a record, same order
+  size_t record = 0;
+  int classes = 0;
+  int batch = 0;
+  std::vector<uint8_t> pixels;
+  std::vector<std::unique_ptr<Network>> heads;
+  std::vector<std::vector<float>> state;  // per head parameter: momentum, or m then v
+  int64_t step = 0;
+  // Per-batch buffers: [exit][batch * size], teacher logits, probabilities and losses.
+  std::vector<std::vector<float>> features;
+  std::vector<float> probs_t, max_prob, entropy, grad, grad_kl, ce_weight, kl_weight;
+  std::vector<int32_t> teacher, labels;
+
+  // Runs the backbone on images idx[0..count) and copies what the exits need into `features`.
+  Status Backbone(const size_t* idx, size_t count) {
+    const size_t image = images->image_bytes();
+    float* in = engine->input();
+    for (size_t i = 0; i < static_cast<size_t>(batch); ++i) {
+      if (i < count) {
+        RETURN_IF_ERROR(images->Read(idx[i], pixels.data()));
+        for (size_t p = 0; p < image; ++p) in[i * image + p] = pixels[p] * (1.0f / 255.0f);
+      } else {
+        std::fill(in + i * image, in + (i + 1) * image, 0.0f);  // padding of a last batch
+      }
+    }
+    RETURN_IF_ERROR(engine->Run());
+    for (size_t k = 0; k < kept.size(); ++k) {
+      std::memcpy(features[k].data(), kept[k], count * sizes[k] * sizeof(float));
+    }
+    return Status::Ok();
+  }
+
+  Status LoadFromStore(const FeatureStore& store, const size_t* idx, size_t count) {
+    std::vector<float>& rec = grad_kl;  // reused as a record buffer (large enough)
+    for (size_t i = 0; i < count; ++i) {
+      RETURN_IF_ERROR(store.Read(idx[i], rec.data()));
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        std::memcpy(features[k].data() + i * sizes[k], rec.data() + offsets[k],
+                    sizes[k] * sizeof(float));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // One optimisation step of every head on the batch in `features`; returns the mean loss.
+  double TrainStep(const std::vector<uint8_t>& user_labels, const size_t* idx, size_t count,
+                   float lr) {
+    const LossOptions& lo = options->loss;
+    const LossConfig& loss = loss_config();
+    const size_t k = static_cast<size_t>(classes);
+    const float* logits = features.back().data();
+    loss.softmax(count, k, logits, lo.temperature, probs_t.data());
+    loss.confidence(count, k, logits, max_prob.data(), nullptr, teacher.data());
+    for (size_t i = 0; i < count; ++i) {
+      const uint8_t label = user_labels[idx[i]];
+      const bool labelled = label != kUnlabelled;
+      labels[i] = labelled ? label : teacher[i];
+      ce_weight[i] =
+          labelled ? lo.labelled_weight
+                   : (max_prob[i] >= lo.pseudo_label_threshold ? lo.pseudo_label_weight : 0.0f);
+      kl_weight[i] = labelled ? 0.0f : lo.distill_weight;
+    }
+    const float scale = 1.0f / static_cast<float>(count);
+    double total = 0.0;
+    for (size_t h = 0; h < heads.size(); ++h) {
+      Network& net = *heads[h];
+      (void)net.Forward(features[h].data(), static_cast<int64_t>(count));
+      total += loss.xent(count, k, net.output(), labels.data(), ce_weight.data(), scale, nullptr,
+                         grad.data());
+      total += loss.kldiv(count, k, net.output(), probs_t.data(), lo.temperature, kl_weight.data(),
+                          scale, nullptr, grad_kl.data());
+      for (size_t i = 0; i < count * k; ++i) grad[i] += grad_kl[i];
+      (void)net.Backward(grad.data());
+    }
+    ++step;
+    size_t s = 0;
+    const OptimConfig& opt = optim_config();
+    for (auto& net : heads) {
+      for (const ParamRef& p : net->params()) {
+        if (options->optimizer == OptimizerKind::kAdam) {
+          AdamParams a;
+          a.lr = lr;
+          a.weight_decay = options->weight_decay;
+          opt.adam(p.size, a, step, p.data, p.grad, state[s].data(), state[s + 1].data());
+          s += 2;
+        } else {
+          SgdParams g;
+          g.lr = lr;
+          g.momentum = options->momentum;
+          g.weight_decay = options->weight_decay;
+          opt.sgd(p.size, g, step, p.data, p.grad, state[s].data());
+          s += 1;
+        }
+      }
+    }
+    return total * scale / static_cast<double>(heads.size());
+  }
+};
+
+}  // namespace
+
+Status MemoryImageSource::Read(size_t index, uint8_t* out) const {
+  ENSURE(index < size(), "image ", index, " of ", size());
+  std::memcpy(out, pixels_.data() + index * image_bytes_, image_bytes_);
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<ImageSource>> OpenIdxImages(const std::string& path) {
+  ASSIGN_OR_RETURN(IdxReader reader, IdxReader::Open(path));
+  return std::unique_ptr<ImageSource>(new IdxImageSource(std::move(reader)));
+}
+
+size_t CurrentRssBytes() { return ProcStatusBytes("VmRSS:"); }
+
+void ReleaseFreeHeap() { malloc_trim(0); }
+size_t PeakRssBytes() { return ProcStatusBytes("VmHWM:"); }
+
+StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
+                                        const ImageSource& images,
+                                        const std::vector<uint8_t>& labels,
+                                        const PersonaliseOptions& options, const WarmStart* warm) {
+  const Clock::time_point start = Clock::now();
+  ENSURE(!plan.exits.empty(), "personalise: the exit plan has no exits");
+  ENSURE(options.epochs >= 1, "personalise: epochs must be at least 1, got ", options.epochs);
+  ENSURE(options.holdout_fraction >= 0.0 && options.holdout_fraction < 1.0,
+         "personalise: holdout fraction ", options.holdout_fraction, " outside [0, 1)");
+  ENSURE(labels.size() == images.size(), "personalise: ", images.size(), " images but ",
+         labels.size(), " labels");
+  ENSURE(options.loss.temperature > 0.0f, "personalise: temperature must be positive");
+  const TensorId input = backbone.inputs().at(0);
+  const Shape& in_shape = backbone.tensor(input).shape;
+  const size_t image = static_cast<size_t>(NumElements(in_shape) / in_shape[0]);
+  ENSURE(images.image_bytes() == image, "personalise: images have ", images.image_bytes(),
+         " bytes each, the backbone's input ", ShapeToString(in_shape), " needs ", image);
+  for (size_t i = 0; i < labels.size(); ++i) {
+    ENSURE(labels[i] == kUnlabelled || labels[i] < plan.classes, "personalise: label ",
+           static_cast<int>(labels[i]), " of image ", i, " is not a class (0..", plan.classes - 1,
+           ") nor 255 (unlabelled)");
+  }
+  if (warm != nullptr) {
+    ENSURE(warm->heads.size() == plan.exits.size(), "personalise: the warm start has ",
+           warm->heads.size(), " heads for ", plan.exits.size(), " exits");
+  }
+
+  const std::vector<size_t> order = SeededPermutation(images.size(), options.seed);
+  const size_t held = static_cast<size_t>(std::floor(options.holdout_fraction * images.size()));
+  std::vector<size_t> hold(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(held));
+  std::vector<size_t> train(order.begin() + static_cast<std::ptrdiff_t>(held), order.end());
+  ENSURE(!train.empty(), "personalise: no training images left after the held-out part");
+
+  // Optimise once (the engine then runs the graph as it is) and give back what the unoptimised
+  // copy occupied before measuring the baseline.
+  {
+    ASSIGN_OR_RETURN(Graph optimized, OptimizeBackbone(backbone));
+    backbone = std::move(optimized);
+  }
+  ReleaseFreeHeap();
+
+  PersonaliseResult result;
+  result.plan = plan;
+  result.train_samples = train.size();
+  for (size_t i : train) result.labelled_samples += labels[i] != kUnlabelled ? 1 : 0;
+  ASSIGN_OR_RETURN(result.budget, PlanPersonalisation(backbone, plan, train.size(), options));
+
+  Run run;
+  run.plan = &plan;
+  run.images = &images;
+  run.options = &options;
+  run.batch = result.budget.batch;
+  run.classes = plan.classes;
+  EngineOptions eo;
+  eo.batch = run.batch;
+  eo.threads = options.threads;
+  eo.optimize = false;  // done above
+  for (const ExitPoint& e : plan.exits) eo.keep.push_back(e.tensor);
+  eo.keep.push_back(plan.output_tensor);
+  ASSIGN_OR_RETURN(run.engine, Engine::Create(std::move(backbone), eo));
+  ReleaseFreeHeap();  // the graph's weights, released by the engine once packed
+  for (const std::string& name : eo.keep) {
+    ASSIGN_OR_RETURN(const float* p, run.engine->TensorData(name));
+    ASSIGN_OR_RETURN(TensorId t, run.engine->graph().FindTensor(name));
+    run.kept.push_back(p);
+    run.offsets.push_back(run.record);
+    run.sizes.push_back(
+        static_cast<size_t>(NumElements(run.engine->graph().tensor(t).shape) / run.batch));
+    run.record += run.sizes.back();
+  }
+  ENSURE(run.sizes.back() == static_cast<size_t>(plan.classes), "personalise: the backbone's '",
+         plan.output_tensor, "' has ", run.sizes.back(), " values, the plan says ", plan.classes,
+         " classes");
+
+  for (size_t e = 0; e < plan.exits.size(); ++e) {
+    Graph head;
+    if (warm != nullptr) {
+      head = warm->heads[e];
+    } else {
+      ASSIGN_OR_RETURN(head, BuildHead(plan.exits[e], plan.classes, options.seed * 1000 + e));
+    }
+    ASSIGN_OR_RETURN(auto net, Network::Create(head, run.batch, run.engine->threadpool()));
+    ENSURE(net->input_size() == run.sizes[e] && net->output_size() == run.sizes.back(),
+           "personalise: head ", e + 1, " does not fit exit '", plan.exits[e].tensor, "'");
+    for (const ParamRef& p : net->params()) {
+      const int copies = options.optimizer == OptimizerKind::kAdam ? 2 : 1;
+      for (int c = 0; c < copies; ++c) run.state.emplace_back(p.size, 0.0f);
+    }
+    run.heads.push_back(std::move(net));
+  }
+  if (warm != nullptr && !warm->optimizer_state.empty()) {
+    ENSURE(warm->optimizer_state.size() == run.state.size(),
+           "personalise: the warm start's optimiser state does not match this optimiser");
+    for (size_t s = 0; s < run.state.size(); ++s) {
+      ENSURE(warm->optimizer_state[s].size() == run.state[s].size(),
+             "personalise: optimiser state ", s, " has the wrong size");
+      run.state[s] = warm->optimizer_state[s];
+    }
+    run.step = warm->optimizer_step;
+  }
+
+  const size_t b = static_cast<size_t>(run.batch);
+  const size_t k = static_cast<size_t>(plan.classes);
+  run.pixels.resize(image);
+  for (size_t s : run.sizes) run.features.emplace_back(b * s);
+  run.probs_t.resize(b * k);
+  run.grad.resize(b * k);
+  run.grad_kl.resize(std::max(b * k, run.record));
+  run.max_prob.resize(b);
+  run.entropy.resize(b);
+  run.ce_weight.resize(b);
+  run.kl_weight.resize(b);
+  run.teacher.resize(b);
+  run.labels.resize(b);
+
+  int64_t head_macs = 0;
+  for (const ExitPoint& e : plan.exits) head_macs += e.head_macs;
+
+  // Cache the features once, unless they are recomputed every epoch.
+  std::unique_ptr<FeatureStore> store;
+  if (result.budget.cache != CachePlacement::kRecompute) {
+    ASSIGN_OR_RETURN(store, FeatureStore::Create(result.budget.cache, images.size(), run.record,
+                                                 options.spill_dir));
+    std::vector<float> rec(run.record);
+    for (size_t first = 0; first < train.size(); first += b) {
+      const size_t count = std::min(b, train.size() - first);
+      RETURN_IF_ERROR(run.Backbone(train.data() + first, count));
+      for (size_t i = 0; i < count; ++i) {
+        for (size_t f = 0; f < run.sizes.size(); ++f) {
+          std::memcpy(rec.data() + run.offsets[f], run.features[f].data() + i * run.sizes[f],
+                      run.sizes[f] * sizeof(float));
+        }
+        RETURN_IF_ERROR(store->Write(train[first + i], rec.data()));
+      }
+    }
+    result.training_macs += plan.backbone_macs * static_cast<int64_t>(train.size());
+  }
+
+  const size_t batches_per_epoch = (train.size() + b - 1) / b;
+  const double total_batches = static_cast<double>(batches_per_epoch) * options.epochs;
+  for (int epoch = 0; epoch < options.epochs; ++epoch) {
+    const Clock::time_point epoch_start = Clock::now();
+    const std::vector<size_t> perm =
+        SeededPermutation(train.size(), options.seed + 7919 * (epoch + 1));
+    std::vector<size_t> idx(train.size());
+    for (size_t i = 0; i < perm.size(); ++i) idx[i] = train[perm[i]];
+    double loss = 0.0;
+    for (size_t batch = 0; batch < batches_per_epoch; ++batch) {
+      const size_t first = batch * b;
+      const size_t count = std::min(b, idx.size() - first);
+      if (store) {
+        RETURN_IF_ERROR(run.LoadFromStore(*store, idx.data() + first, count));
+      } else {
+        RETURN_IF_ERROR(run.Backbone(idx.data() + first, count));
+        result.training_macs += plan.backbone_macs * static_cast<int64_t>(count);
+      }
+      const double progress = (epoch * batches_per_epoch + batch) / total_batches;
+      loss +=
+          run.TrainStep(labels, idx.data() + first, count, LearningRate(options, epoch, progress));
+      result.training_macs += 3 * head_macs * static_cast<int64_t>(count);
+    }
+    result.epoch_loss.push_back(loss / static_cast<double>(batches_per_epoch));
+    result.epoch_seconds.push_back(Seconds(epoch_start));
+    ENSURE_CODE(std::isfinite(result.epoch_loss.back()), kInternal,
+                "personalise: the loss diverged in epoch ", epoch + 1,
+                " (try a lower learning rate)");
+    if (options.on_epoch) {
+      const double per_epoch = Seconds(start) / (epoch + 1);
+      options.on_epoch(epoch + 1, result.epoch_loss.back(),
+                       static_cast<double>(train.size()) / result.epoch_seconds.back(),
+                       per_epoch * (options.epochs - epoch - 1));
+    }
+  }
+
+  // Held-out images: every head's and the final exit's answer, for calibration.
+  HeldOut& out = result.held_out;
+  out.num_exits = static_cast<int>(plan.exits.size()) + 1;
+  const size_t exits = static_cast<size_t>(out.num_exits);
+  for (size_t first = 0; first < hold.size(); first += b) {
+    const size_t count = std::min(b, hold.size() - first);
+    RETURN_IF_ERROR(run.Backbone(hold.data() + first, count));
+    std::vector<int32_t> pred(count * exits);
+    std::vector<float> conf(count * exits), ent(count * exits);
+    for (size_t e = 0; e < exits; ++e) {
+      const float* logits = run.features.back().data();
+      if (e + 1 < exits) {
+        RETURN_IF_ERROR(run.heads[e]->Forward(run.features[e].data(), static_cast<int64_t>(count)));
+        logits = run.heads[e]->output();
+      }
+      loss_config().confidence(count, k, logits, run.max_prob.data(), run.entropy.data(),
+                               run.teacher.data());
+      for (size_t i = 0; i < count; ++i) {
+        pred[i * exits + e] = run.teacher[i];
+        conf[i * exits + e] = run.max_prob[i];
+        ent[i * exits + e] = run.entropy[i];
+      }
+    }
+    for (size_t i = 0; i < count; ++i) {
+      const uint8_t label = labels[hold[first + i]];
+      out.labels.push_back(label == kUnlabelled ? -1 : label);
+    }
+    out.prediction.insert(out.prediction.end(), pred.begin(), pred.end());
+    out.max_prob.insert(out.max_prob.end(), conf.begin(), conf.end());
+    out.entropy.insert(out.entropy.end(), ent.begin(), ent.end());
+  }
+
+  for (auto& net : run.heads) result.heads.push_back(net->ExportGraph());
+  result.optimizer_state = std::move(run.state);
+  result.optimizer_step = run.step;
+  result.seconds = Seconds(start);
+  return result;
+}
+
+}  // namespace persephonee

@@ -1,0 +1,178 @@
+// Personalisation: train early-exit heads on one user's images, on the device.
+//
+// The walk-through:
+//   1. The backbone runs in the inference engine (XNNPACK, frozen, no activations kept for
+//      backward, weights resident once), keeping the tensors the exits read and the final
+//      exit's logits.
+//   2. The user's images are split, by the seed, into a training part and a held-out part for
+//      calibrating the thresholds. Images are read from their source as needed (uint8), never
+//      all held as floats; a pixel p becomes p / 255.
+//   3. Every exit's features and the teacher's logits are computed once per training image and
+//      cached (memory float32, memory float16, a spill file), or recomputed every epoch: the
+//      budget planner (PlanPersonalisation) decides, together with the batch size.
+//   4. Each epoch visits the training images in a seeded order. For each batch every head runs
+//      forward and backward (training/network.h) on its exit's features, with one loss per
+//      sample: cross-entropy on the user's label where there is one; otherwise distillation
+//      towards the final exit's softened output (temperature T) and/or cross-entropy on the
+//      final exit's prediction when its confidence is at least tau. SGD with momentum or Adam,
+//      a cosine or step learning-rate schedule. Everything is deterministic for a seed.
+//   5. On the held-out images the heads' confidences and predictions are recorded for the
+//      threshold calibration (training/calibration.h).
+#ifndef PERSEPHONEE_TRAINING_PERSONALISE_H_
+#define PERSEPHONEE_TRAINING_PERSONALISE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "graph/graph.h"
+#include "training/exits.h"
+#include "training/feature_store.h"
+
+namespace persephonee {
+
+/// A label that says "the user gave none".
+constexpr uint8_t kUnlabelled = 255;
+
+/// The user's images: uint8, NHWC per image, read one at a time as needed.
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+  virtual size_t size() const = 0;
+  /// Bytes per image (H × W × C).
+  virtual size_t image_bytes() const = 0;
+  /// Reads image `index` into `out` (image_bytes() bytes).
+  virtual Status Read(size_t index, uint8_t* out) const = 0;
+};
+
+/// Images held in memory (e.g. a simulated user's).
+class MemoryImageSource : public ImageSource {
+ public:
+  MemoryImageSource(std::vector<uint8_t> pixels, size_t image_bytes)
+      : pixels_(std::move(pixels)), image_bytes_(image_bytes) {}
+  size_t size() const override { return image_bytes_ == 0 ? 0 : pixels_.size() / image_bytes_; }
+  size_t image_bytes() const override { return image_bytes_; }
+  Status Read(size_t index, uint8_t* out) const override;
+
+ private:
+  std::vector<uint8_t> pixels_;
+  size_t image_bytes_;
+};
+
+/// Images in an IDX file (plain files are read record by record; see base/idx.h).
+StatusOr<std::unique_ptr<ImageSource>> OpenIdxImages(const std::string& path);
+
+/// How the heads learn.
+struct LossOptions {
+  float labelled_weight = 1.0f;         ///< Cross-entropy on the user's labels.
+  float distill_weight = 1.0f;          ///< Distillation on unlabelled samples (0: off).
+  float temperature = 2.0f;             ///< T of the distillation.
+  float pseudo_label_weight = 1.0f;     ///< Cross-entropy on confident teacher labels (0: off).
+  float pseudo_label_threshold = 0.8f;  ///< tau: the teacher's max softmax needed.
+};
+
+enum class OptimizerKind { kSgd, kAdam };
+enum class ScheduleKind { kCosine, kStep, kConstant };
+
+/// Everything a personalisation run needs besides the backbone and the data.
+struct PersonaliseOptions {
+  int epochs = 10;
+  int batch = 32;  ///< Upper bound; the budget planner may choose less.
+  uint64_t seed = 1;
+  OptimizerKind optimizer = OptimizerKind::kAdam;
+  float learning_rate = 3e-3f;
+  float momentum = 0.9f;  ///< SGD only.
+  float weight_decay = 1e-4f;
+  ScheduleKind schedule = ScheduleKind::kCosine;
+  int step_epochs = 5;  ///< kStep: multiply by step_gamma every step_epochs epochs.
+  float step_gamma = 0.1f;
+  LossOptions loss;
+  double holdout_fraction = 0.2;     ///< Of the user's images, kept for calibration.
+  size_t memory_budget = 64u << 20;  ///< Peak resident bytes of the whole process.
+  /// Forced cache placement; unset (the default) lets the planner choose.
+  bool force_cache = false;
+  CachePlacement cache = CachePlacement::kMemory;
+  std::string spill_dir = "/tmp";
+  int threads = 1;
+  /// Called after every epoch (and may print a progress line).
+  std::function<void(int epoch, double loss, double samples_per_second, double seconds_left)>
+      on_epoch;
+};
+
+/// What the budget planner chose, and why.
+struct PersonalisePlan {
+  int batch = 0;
+  CachePlacement cache = CachePlacement::kMemory;
+  size_t baseline_bytes = 0;  ///< Resident before training starts (code, libraries, backbone).
+  size_t engine_bytes = 0;    ///< The backbone's arena at this batch.
+  size_t heads_bytes = 0;     ///< Head networks, gradients and optimiser state.
+  size_t batch_bytes = 0;     ///< Per-batch buffers.
+  size_t cache_bytes = 0;     ///< Resident feature cache (0 for disk and recompute).
+  size_t estimate_bytes = 0;  ///< The sum: the expected peak.
+  std::string explanation;    ///< One line for people.
+};
+
+/// One exit's outputs on the held-out images, for calibration.
+struct HeldOut {
+  std::vector<int32_t> labels;  ///< -1 where the user gave none.
+  /// [sample][exit] over the heads and then the final exit: prediction and max softmax.
+  std::vector<int32_t> prediction;
+  std::vector<float> max_prob;
+  std::vector<float> entropy;
+  int num_exits = 0;  ///< heads + 1
+};
+
+/// The trained heads and everything measured on the way.
+struct PersonaliseResult {
+  ExitPlan plan;
+  std::vector<Graph> heads;  ///< One per exit, trained.
+  /// Optimiser state per head parameter (SGD momentum, or Adam's m then v), for resuming.
+  std::vector<std::vector<float>> optimizer_state;
+  int64_t optimizer_step = 0;
+  PersonalisePlan budget;
+  std::vector<double> epoch_loss;
+  std::vector<double> epoch_seconds;
+  HeldOut held_out;
+  size_t train_samples = 0;
+  size_t labelled_samples = 0;
+  double seconds = 0;
+  int64_t training_macs = 0;  ///< Backbone passes + head forward/backward, all epochs.
+};
+
+/// Starting heads (from a saved personalisation) and optimiser state, for incremental runs.
+struct WarmStart {
+  std::vector<Graph> heads;
+  std::vector<std::vector<float>> optimizer_state;
+  int64_t optimizer_step = 0;
+};
+
+/// Chooses the batch size and feature cache that keep the process within options.memory_budget;
+/// kResourceExhausted naming the smallest budget that would work when none does. `optimized`
+/// is the backbone as OptimizeBackbone() returns it.
+StatusOr<PersonalisePlan> PlanPersonalisation(const Graph& optimized, const ExitPlan& plan,
+                                              size_t train_samples,
+                                              const PersonaliseOptions& options);
+
+/// Trains the heads of `plan` on `images` with `labels` (kUnlabelled where none). The backbone
+/// is taken by value and handed to the engine, which releases its weights once packed, so they
+/// are resident once: move it in.
+StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
+                                        const ImageSource& images,
+                                        const std::vector<uint8_t>& labels,
+                                        const PersonaliseOptions& options,
+                                        const WarmStart* warm = nullptr);
+
+/// Resident and peak resident bytes of this process (VmRSS, VmHWM); 0 if unknown.
+size_t CurrentRssBytes();
+size_t PeakRssBytes();
+
+/// Returns the C heap's free memory to the operating system (glibc's malloc_trim), so that
+/// graphs freed after their weights were packed stop counting as resident.
+void ReleaseFreeHeap();
+
+}  // namespace persephonee
+
+#endif  // PERSEPHONEE_TRAINING_PERSONALISE_H_
