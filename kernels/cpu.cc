@@ -7,10 +7,9 @@
 #include <sstream>
 
 namespace persephonee {
-namespace {
 
-const char* XnnStatusName(xnn_status status) {
-  switch (status) {
+const char* XnnStatusName(int xnn_status) {
+  switch (static_cast<enum xnn_status>(xnn_status)) {
     case xnn_status_success:
       return "success";
     case xnn_status_uninitialized:
@@ -28,6 +27,28 @@ const char* XnnStatusName(xnn_status status) {
   }
   return "unknown status";
 }
+
+Status XnnStatusToStatus(int xnn_status, const char* what) {
+  switch (static_cast<enum xnn_status>(xnn_status)) {
+    case xnn_status_success:
+      return Status::Ok();
+    case xnn_status_invalid_parameter:
+      return Error(StatusCode::kInvalidArgument, what, ": XNNPACK rejected a parameter");
+    case xnn_status_unsupported_parameter:
+      return Error(StatusCode::kUnimplemented, what, ": XNNPACK does not support this shape");
+    case xnn_status_unsupported_hardware:
+      return Error(StatusCode::kUnimplemented, what, ": XNNPACK does not support this CPU");
+    case xnn_status_out_of_memory:
+      return Error(StatusCode::kResourceExhausted, what, ": XNNPACK ran out of memory");
+    case xnn_status_uninitialized:
+      return Error(StatusCode::kFailedPrecondition, what, ": XNNPACK is not initialised");
+    case xnn_status_invalid_state:
+      return Error(StatusCode::kFailedPrecondition, what, ": XNNPACK operator in invalid state");
+  }
+  return Error(StatusCode::kInternal, what, ": XNNPACK returned status ", xnn_status);
+}
+
+namespace {
 
 std::string UarchName(cpuinfo_uarch uarch) {
   switch (uarch) {

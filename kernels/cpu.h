@@ -47,6 +47,13 @@ Status EnsureCpuinfo();
 /// Initialises XNNPACK once; returns an error naming XNNPACK's status if it cannot.
 Status EnsureXnnpack();
 
+/// XNNPACK's status code spelled out ("invalid parameter", ...).
+const char* XnnStatusName(int xnn_status);
+
+/// An XNNPACK status as a Status: OK for success, otherwise the closest code with a message
+/// that starts with `what` (e.g. "XnnConv2d: XNNPACK does not support this shape").
+Status XnnStatusToStatus(int xnn_status, const char* what);
+
 /// Human-readable multi-line rendering of a report.
 std::string FormatCpuReport(const CpuReport& report);
 

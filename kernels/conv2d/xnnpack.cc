@@ -12,26 +12,6 @@
 namespace persephonee {
 namespace {
 
-Status FromXnn(xnn_status status, const char* what) {
-  switch (status) {
-    case xnn_status_success:
-      return Status::Ok();
-    case xnn_status_invalid_parameter:
-      return Error(StatusCode::kInvalidArgument, what, ": XNNPACK rejected a parameter");
-    case xnn_status_unsupported_parameter:
-      return Error(StatusCode::kUnimplemented, what, ": XNNPACK does not support this shape");
-    case xnn_status_unsupported_hardware:
-      return Error(StatusCode::kUnimplemented, what, ": XNNPACK does not support this CPU");
-    case xnn_status_out_of_memory:
-      return Error(StatusCode::kResourceExhausted, what, ": XNNPACK ran out of memory");
-    case xnn_status_uninitialized:
-      return Error(StatusCode::kFailedPrecondition, what, ": XNNPACK is not initialised");
-    case xnn_status_invalid_state:
-      return Error(StatusCode::kFailedPrecondition, what, ": XNNPACK operator in invalid state");
-  }
-  return Error(StatusCode::kInternal, what, ": XNNPACK returned status ", static_cast<int>(status));
-}
-
 // XNNPACK takes its sizes as uint32_t; refuse what would not fit.
 bool FitsU32(size_t v) { return v <= UINT32_MAX; }
 
@@ -57,7 +37,7 @@ StatusOr<XnnConv2d> XnnConv2d::Create(const Conv2dShape& s, const float* weight,
       static_cast<uint32_t>(s.groups), s.group_in_c(), s.group_out_c(),
       /*input_channel_stride=*/s.in_c, /*output_channel_stride=*/s.out_c, weight, bias, output_min,
       output_max, /*flags=*/0, &op);
-  RETURN_IF_ERROR(FromXnn(status, "xnn_create_convolution2d_nhwc_f32"));
+  RETURN_IF_ERROR(XnnStatusToStatus(status, "xnn_create_convolution2d_nhwc_f32"));
   return XnnConv2d(s, op);
 }
 
@@ -100,7 +80,7 @@ Status XnnConv2d::Setup(size_t batch, const float* input, float* output, pthread
   ENSURE(batch > 0, "XnnConv2d::Setup: batch must be positive");
   ENSURE(input != nullptr && output != nullptr, "XnnConv2d::Setup: input or output is null");
   is_setup_ = false;
-  RETURN_IF_ERROR(FromXnn(
+  RETURN_IF_ERROR(XnnStatusToStatus(
       xnn_setup_convolution2d_nhwc_f32(op_, batch, shape_.in_h, shape_.in_w, input, output, pool),
       "xnn_setup_convolution2d_nhwc_f32"));
   is_setup_ = true;
@@ -110,7 +90,7 @@ Status XnnConv2d::Setup(size_t batch, const float* input, float* output, pthread
 Status XnnConv2d::Run(pthreadpool_t pool) {
   ENSURE_CODE(op_ != nullptr, kFailedPrecondition, "XnnConv2d: operator was moved from");
   ENSURE_CODE(is_setup_, kFailedPrecondition, "XnnConv2d::Run: call Setup() first");
-  return FromXnn(xnn_run_operator(op_, pool), "xnn_run_operator");
+  return XnnStatusToStatus(xnn_run_operator(op_, pool), "xnn_run_operator");
 }
 
 Status XnnConv2d::Forward(const float* input, float* output, pthreadpool_t pool) {

@@ -16,11 +16,7 @@ Status CheckRange(float output_min, float output_max, const char* what) {
   return Status::Ok();
 }
 
-Status Created(xnn_status status, const char* what) {
-  ENSURE_CODE(status == xnn_status_success, kInternal, "XNNPACK could not create the ", what,
-              " operator (status ", static_cast<int>(status), ")");
-  return Status::Ok();
-}
+Status Created(xnn_status status, const char* what) { return XnnStatusToStatus(status, what); }
 
 }  // namespace
 
@@ -42,17 +38,12 @@ XnnOperator::~XnnOperator() {
 
 Status XnnOperator::MarkSetup(int xnn_status, const char* what) {
   set_up_ = xnn_status == xnn_status_success;
-  ENSURE_CODE(set_up_, kInternal, "XNNPACK could not set up the ", what, " operator (status ",
-              xnn_status, ")");
-  return Status::Ok();
+  return XnnStatusToStatus(xnn_status, what);
 }
 
 Status XnnOperator::Run(pthreadpool_t pool, const char* what) {
   ENSURE_CODE(set_up_, kFailedPrecondition, "the ", what, " operator was run before Setup()");
-  const xnn_status status = xnn_run_operator(op_, pool);
-  ENSURE_CODE(status == xnn_status_success, kInternal, "XNNPACK failed to run the ", what,
-              " operator (status ", static_cast<int>(status), ")");
-  return Status::Ok();
+  return XnnStatusToStatus(xnn_run_operator(op_, pool), what);
 }
 
 StatusOr<XnnAdd> XnnAdd::Create(float output_min, float output_max) {

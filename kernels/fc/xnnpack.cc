@@ -8,26 +8,6 @@
 namespace persephonee {
 namespace {
 
-const char* XnnStatusText(xnn_status status) {
-  switch (status) {
-    case xnn_status_success:
-      return "success";
-    case xnn_status_uninitialized:
-      return "uninitialized";
-    case xnn_status_invalid_parameter:
-      return "invalid parameter";
-    case xnn_status_invalid_state:
-      return "invalid state";
-    case xnn_status_unsupported_parameter:
-      return "unsupported parameter";
-    case xnn_status_unsupported_hardware:
-      return "unsupported hardware";
-    case xnn_status_out_of_memory:
-      return "out of memory";
-  }
-  return "unknown status";
-}
-
 StatusOr<xnn_operator_t> CreateOp(size_t in, size_t out, const float* weights, const float* bias,
                                   float output_min, float output_max) {
   xnn_operator_t op = nullptr;
@@ -35,7 +15,7 @@ StatusOr<xnn_operator_t> CreateOp(size_t in, size_t out, const float* weights, c
       xnn_create_fully_connected_nc_f32(in, out, /*input_stride=*/in, /*output_stride=*/out,
                                         weights, bias, output_min, output_max, /*flags=*/0, &op);
   ENSURE_CODE(status == xnn_status_success, kInternal, "xnn_create_fully_connected_nc_f32(in=", in,
-              ", out=", out, ") failed: ", XnnStatusText(status));
+              ", out=", out, ") failed: ", XnnStatusName(status));
   return op;
 }
 
@@ -95,7 +75,7 @@ Status XnnFullyConnected::Setup(size_t batch, const float* x, float* y, pthreadp
   const xnn_status status = xnn_setup_fully_connected_nc_f32(op_, batch, x, y, pool);
   ENSURE_CODE(status == xnn_status_success, kInternal,
               "xnn_setup_fully_connected_nc_f32(batch=", batch,
-              ") failed: ", XnnStatusText(status));
+              ") failed: ", XnnStatusName(status));
   set_up_ = true;
   return Status::Ok();
 }
@@ -104,7 +84,7 @@ Status XnnFullyConnected::Run(pthreadpool_t pool) {
   ENSURE_CODE(set_up_, kFailedPrecondition, "fully-connected: Run before Setup");
   const xnn_status status = xnn_run_operator(op_, pool);
   ENSURE_CODE(status == xnn_status_success, kInternal,
-              "xnn_run_operator(fully-connected) failed: ", XnnStatusText(status));
+              "xnn_run_operator(fully-connected) failed: ", XnnStatusName(status));
   return Status::Ok();
 }
 

@@ -27,26 +27,6 @@ using pool_internal::XnnOperatorPtr;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-Status FromXnn(xnn_status status, const char* what) {
-  switch (status) {
-    case xnn_status_success:
-      return Status::Ok();
-    case xnn_status_invalid_parameter:
-      return Error(StatusCode::kInvalidArgument, what, ": XNNPACK rejected a parameter");
-    case xnn_status_unsupported_parameter:
-      return Error(StatusCode::kUnimplemented, what, ": XNNPACK does not support this shape");
-    case xnn_status_unsupported_hardware:
-      return Error(StatusCode::kUnimplemented, what, ": XNNPACK does not support this CPU");
-    case xnn_status_out_of_memory:
-      return Error(StatusCode::kResourceExhausted, what, ": XNNPACK ran out of memory");
-    case xnn_status_uninitialized:
-      return Error(StatusCode::kFailedPrecondition, what, ": XNNPACK is not initialised");
-    case xnn_status_invalid_state:
-      return Error(StatusCode::kFailedPrecondition, what, ": XNNPACK operator in invalid state");
-  }
-  return Error(StatusCode::kInternal, what, ": XNNPACK returned status ", static_cast<int>(status));
-}
-
 // Checks what XNNPACK's 2-D pooling operators need beyond Validate().
 Status CheckPool2d(const Pool2dShape& s, const char* who) {
   RETURN_IF_ERROR(s.Validate().WithContext(who));
@@ -76,7 +56,7 @@ Status CheckRun(const xnn_operator* op, bool is_setup, const char* who) {
 StatusOr<XnnMaxPool2d> XnnMaxPool2d::Create(const Pool2dShape& s) {
   RETURN_IF_ERROR(CheckPool2d(s, "XnnMaxPool2d"));
   xnn_operator_t op = nullptr;
-  RETURN_IF_ERROR(FromXnn(
+  RETURN_IF_ERROR(XnnStatusToStatus(
       xnn_create_max_pooling2d_nhwc_f32(
           static_cast<uint32_t>(s.pad_top), static_cast<uint32_t>(s.pad_right),
           static_cast<uint32_t>(s.pad_bottom), static_cast<uint32_t>(s.pad_left),
@@ -92,16 +72,17 @@ StatusOr<XnnMaxPool2d> XnnMaxPool2d::Create(const Pool2dShape& s) {
 Status XnnMaxPool2d::Setup(size_t batch, const float* input, float* output, pthreadpool_t pool) {
   RETURN_IF_ERROR(CheckSetup(op_.get(), batch, input, output, "XnnMaxPool2d"));
   is_setup_ = false;
-  RETURN_IF_ERROR(FromXnn(xnn_setup_max_pooling2d_nhwc_f32(op_.get(), batch, shape_.in_h,
-                                                           shape_.in_w, input, output, pool),
-                          "xnn_setup_max_pooling2d_nhwc_f32"));
+  RETURN_IF_ERROR(
+      XnnStatusToStatus(xnn_setup_max_pooling2d_nhwc_f32(op_.get(), batch, shape_.in_h, shape_.in_w,
+                                                         input, output, pool),
+                        "xnn_setup_max_pooling2d_nhwc_f32"));
   is_setup_ = true;
   return Status::Ok();
 }
 
 Status XnnMaxPool2d::Run(pthreadpool_t pool) {
   RETURN_IF_ERROR(CheckRun(op_.get(), is_setup_, "XnnMaxPool2d"));
-  return FromXnn(xnn_run_operator(op_.get(), pool), "xnn_run_operator");
+  return XnnStatusToStatus(xnn_run_operator(op_.get(), pool), "xnn_run_operator");
 }
 
 Status XnnMaxPool2d::Forward(const float* input, float* output, pthreadpool_t pool) {
@@ -131,7 +112,7 @@ StatusOr<XnnAvgPool2d> XnnAvgPool2d::Create(const Pool2dShape& s) {
     }
   }
   xnn_operator_t op = nullptr;
-  RETURN_IF_ERROR(FromXnn(
+  RETURN_IF_ERROR(XnnStatusToStatus(
       xnn_create_average_pooling2d_nhwc_f32(
           static_cast<uint32_t>(s.pad_top), static_cast<uint32_t>(s.pad_right),
           static_cast<uint32_t>(s.pad_bottom), static_cast<uint32_t>(s.pad_left),
@@ -146,9 +127,10 @@ StatusOr<XnnAvgPool2d> XnnAvgPool2d::Create(const Pool2dShape& s) {
 Status XnnAvgPool2d::Setup(size_t batch, const float* input, float* output, pthreadpool_t pool) {
   RETURN_IF_ERROR(CheckSetup(op_.get(), batch, input, output, "XnnAvgPool2d"));
   is_setup_ = false;
-  RETURN_IF_ERROR(FromXnn(xnn_setup_average_pooling2d_nhwc_f32(op_.get(), batch, shape_.in_h,
-                                                               shape_.in_w, input, output, pool),
-                          "xnn_setup_average_pooling2d_nhwc_f32"));
+  RETURN_IF_ERROR(
+      XnnStatusToStatus(xnn_setup_average_pooling2d_nhwc_f32(op_.get(), batch, shape_.in_h,
+                                                             shape_.in_w, input, output, pool),
+                        "xnn_setup_average_pooling2d_nhwc_f32"));
   batch_ = batch;
   output_ = output;
   is_setup_ = true;
@@ -157,7 +139,7 @@ Status XnnAvgPool2d::Setup(size_t batch, const float* input, float* output, pthr
 
 Status XnnAvgPool2d::Run(pthreadpool_t pool) {
   RETURN_IF_ERROR(CheckRun(op_.get(), is_setup_, "XnnAvgPool2d"));
-  RETURN_IF_ERROR(FromXnn(xnn_run_operator(op_.get(), pool), "xnn_run_operator"));
+  RETURN_IF_ERROR(XnnStatusToStatus(xnn_run_operator(op_.get(), pool), "xnn_run_operator"));
   const size_t C = shape_.channels, plane = shape_.out_h() * shape_.out_w();
   for (size_t n = 0; n < batch_; ++n) {
     for (const Rescale& r : rescale_) {
@@ -179,10 +161,11 @@ StatusOr<XnnGlobalAvgPool> XnnGlobalAvgPool::Create(const GlobalPoolShape& s) {
   RETURN_IF_ERROR(s.Validate().WithContext("XnnGlobalAvgPool"));
   RETURN_IF_ERROR(EnsureXnnpack());
   xnn_operator_t op = nullptr;
-  RETURN_IF_ERROR(FromXnn(xnn_create_global_average_pooling_nwc_f32(
-                              s.channels, /*input_stride=*/s.channels,
-                              /*output_stride=*/s.channels, -kInf, kInf, /*flags=*/0, &op),
-                          "xnn_create_global_average_pooling_nwc_f32"));
+  RETURN_IF_ERROR(XnnStatusToStatus(
+      xnn_create_global_average_pooling_nwc_f32(s.channels, /*input_stride=*/s.channels,
+                                                /*output_stride=*/s.channels, -kInf, kInf,
+                                                /*flags=*/0, &op),
+      "xnn_create_global_average_pooling_nwc_f32"));
   return XnnGlobalAvgPool(s, XnnOperatorPtr(op));
 }
 
@@ -190,16 +173,16 @@ Status XnnGlobalAvgPool::Setup(size_t batch, const float* input, float* output,
                                pthreadpool_t pool) {
   RETURN_IF_ERROR(CheckSetup(op_.get(), batch, input, output, "XnnGlobalAvgPool"));
   is_setup_ = false;
-  RETURN_IF_ERROR(FromXnn(xnn_setup_global_average_pooling_nwc_f32(
-                              op_.get(), batch, shape_.pixels(), input, output, pool),
-                          "xnn_setup_global_average_pooling_nwc_f32"));
+  RETURN_IF_ERROR(XnnStatusToStatus(xnn_setup_global_average_pooling_nwc_f32(
+                                        op_.get(), batch, shape_.pixels(), input, output, pool),
+                                    "xnn_setup_global_average_pooling_nwc_f32"));
   is_setup_ = true;
   return Status::Ok();
 }
 
 Status XnnGlobalAvgPool::Run(pthreadpool_t pool) {
   RETURN_IF_ERROR(CheckRun(op_.get(), is_setup_, "XnnGlobalAvgPool"));
-  return FromXnn(xnn_run_operator(op_.get(), pool), "xnn_run_operator");
+  return XnnStatusToStatus(xnn_run_operator(op_.get(), pool), "xnn_run_operator");
 }
 
 Status XnnGlobalAvgPool::Forward(const float* input, float* output, pthreadpool_t pool) {
