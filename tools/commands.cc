@@ -15,6 +15,7 @@ const std::vector<Command>& AllCommands() {
        RunPersonalise},
       {"evaluate", "accuracy, per-exit accuracy, FLOPs, latency and exit histogram", RunEvaluate},
       {"infer", "a prediction and its exit per image, with a personalisation", RunInfer},
+      {"pretrain", "train the Fashion-MNIST backbone with the engine's own kernels", RunPretrain},
   };
   return commands;
 }

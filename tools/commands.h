@@ -37,6 +37,7 @@ int RunBench(const std::vector<std::string>& args);
 int RunPersonalise(const std::vector<std::string>& args);
 int RunEvaluate(const std::vector<std::string>& args);
 int RunInfer(const std::vector<std::string>& args);
+int RunPretrain(const std::vector<std::string>& args);
 
 }  // namespace cli
 }  // namespace persephonee

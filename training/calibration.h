@@ -117,6 +117,7 @@ enum class AccuracyReference : uint8_t {
   kLabels = 1,     ///< The labels, on labelled samples only (fails if there are none).
   kFinalExit = 2,  ///< Agreement with the final exit's prediction, on every sample.
 };
+/// "auto", "labels" or "final_exit".
 const char* AccuracyReferenceName(AccuracyReference reference);
 
 /// The outcome of early-exit inference with given thresholds on the observed samples.
@@ -169,7 +170,7 @@ struct CalibrationResult {
   /// The explored points, Pareto-filtered: mean_macs strictly increasing, accuracy strictly
   /// increasing; the last point has best_accuracy.
   std::vector<CurvePoint> curve;
-  int64_t explored = 0;  ///< Operating points evaluated (path, anchors, quantile family).
+  int64_t explored = 0;  ///< Operating points evaluated (path, anchors, family, sweeps).
 };
 
 /// Chooses per-exit thresholds: the cheapest explored point whose accuracy on `obs` is within
@@ -182,7 +183,7 @@ StatusOr<CalibrationResult> CalibrateThresholds(const ExitObservations& obs,
 struct ExitAccuracyEstimate {
   /// [E] label-free estimate: (1/N) sum_n c_F(n) * [pred_e(n) == pred_F(n)], with c_F(n) the
   /// final exit's score on sample n. If c_F is the probability that the final exit is right
-  /// (max-softmax on a calibrated model), this is the expected number of samples on which both
+  /// (max-softmax on a calibrated model), this is the expected fraction of samples on which both
   /// the final exit and exit e are right, i.e. exit e's accuracy when it is right only where it
   /// agrees with a right final exit (the usual case for a weaker early exit). For the final exit
   /// it is the mean confidence, the standard calibration-based accuracy estimate.

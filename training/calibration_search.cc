@@ -28,7 +28,8 @@ int RatioClass(const Candidate& c) {
   return c.gain > 0 ? 2 : 0;
 }
 
-// Whether step `a` is strictly better than step `b` (see the header for the order).
+// Whether step `a` is strictly better than step `b`: the larger dC / S, then the larger S (ties
+// left to the caller, which scans exits in order).
 bool Better(const Candidate& a, const Candidate& b) {
   const int ca = RatioClass(a);
   const int cb = RatioClass(b);
@@ -376,7 +377,7 @@ StatusOr<CalibrationResult> CalibrateThresholds(const ExitObservations& obs,
                    calibration_internal::ResolveReference(obs, options.reference));
   const int k = obs.num_exits - 1;
   const int64_t n = obs.num_samples;
-  const Bands bands(obs, k);
+  const Bands bands(obs, k);  // 1. The candidates.
   std::vector<Point> pool;
   Thresholds store(k);
   int64_t seq = 0;
@@ -435,6 +436,7 @@ StatusOr<CalibrationResult> CalibrateThresholds(const ExitObservations& obs,
     if (after == before) break;  // A fixed point: further rounds would find nothing new.
   }
 
+  // 6. The curve and the choice.
   CalibrationResult result;
   result.epsilon = options.epsilon;
   result.explored = seq;
