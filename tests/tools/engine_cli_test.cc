@@ -21,6 +21,7 @@
 #include "graph/model_format.h"
 #include "graph/shape_inference.h"
 #include "graph/zoo.h"
+#include "tests/testing/cli_runner.h"
 #include "tests/testing/test_graphs.h"
 #include "tools/commands.h"
 
@@ -30,23 +31,6 @@ namespace {
 
 using testing_graphs::EveryOpNet;
 using testing_graphs::RandomVector;
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Result RunArgs(std::vector<std::string> args) {
-  args.insert(args.begin(), "persephonee");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  testing::internal::CaptureStdout();
-  testing::internal::CaptureStderr();
-  int code = RunCli(static_cast<int>(argv.size()), argv.data());
-  Result r{code, testing::internal::GetCapturedStdout(), testing::internal::GetCapturedStderr()};
-  return r;
-}
 
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TEST_TMPDIR");

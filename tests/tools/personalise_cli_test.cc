@@ -12,6 +12,7 @@
 #include "base/idx.h"
 #include "graph/builder.h"
 #include "graph/model_format.h"
+#include "tests/testing/cli_runner.h"
 #include "tests/testing/test_graphs.h"
 #include "tools/commands.h"
 #include "training/personalisation.h"
@@ -19,22 +20,6 @@
 namespace persephonee {
 namespace cli {
 namespace {
-
-struct Result {
-  int code;
-  std::string out;
-  std::string err;
-};
-
-Result RunArgs(std::vector<std::string> args) {
-  args.insert(args.begin(), "persephonee");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  testing::internal::CaptureStdout();
-  testing::internal::CaptureStderr();
-  const int code = RunCli(static_cast<int>(argv.size()), argv.data());
-  return {code, testing::internal::GetCapturedStdout(), testing::internal::GetCapturedStderr()};
-}
 
 class PersonaliseCliTest : public ::testing::Test {
  protected:
