@@ -100,7 +100,9 @@ StatusOr<PersonalisePlan> PlanPersonalisation(const Graph& optimized, const Exit
   if (options.force_cache) order = {options.cache};
   size_t smallest = 0;
   for (CachePlacement placement : order) {
-    for (int batch = options.batch; batch >= 1; batch /= 2) {
+    // No batch larger than the training set: it would only compute padding.
+    const int first = static_cast<int>(std::min<size_t>(options.batch, train_samples));
+    for (int batch = first; batch >= 1; batch /= 2) {
       PersonalisePlan p;
       p.batch = batch;
       p.cache = placement;
