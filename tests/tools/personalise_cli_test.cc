@@ -63,9 +63,11 @@ std::string PersonaliseCliTest::dir_;
 
 TEST_F(PersonaliseCliTest, PersonaliseEvaluateInfer) {
   const std::string p = dir_ + "/user.pers";
-  Result r = RunArgs({"personalise", "--model", dir_ + "/model.psm", "--images",
-                      dir_ + "/images.idx", "--labels", dir_ + "/some-labels.idx", "--exit-nodes",
-                      "conv2", "--epochs", "3", "--out", p});
+  Result r =
+      RunArgs({"personalise", "--model", dir_ + "/model.psm", "--images", dir_ + "/images.idx",
+               "--labels", dir_ + "/some-labels.idx", "--exit-nodes", "conv2", "--epochs", "3",
+               // Room for sanitizers' shadow memory; the budget is tested elsewhere.
+               "--memory-budget", "1G", "--out", p});
   ASSERT_EQ(r.code, kExitOk) << r.err << r.out;
   EXPECT_NE(r.out.find("images: 80 (40 labelled)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("epoch 3/3"), std::string::npos) << r.out;
