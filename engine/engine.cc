@@ -79,8 +79,11 @@ Status Engine::Plan(const EngineOptions& options) {
   report_.buffers = buffers.records.size();
   for (int j : plan.in_place_of) report_.in_place += j >= 0 ? 1 : 0;
 
+  // XNNPACK's kernels may read up to XNN_EXTRA_BYTES (16) past the end of a tensor; one more
+  // alignment unit of slack keeps the arena's last buffer within the allocation.
   const size_t bytes = (plan.high_water_mark + kDefaultArenaAlignment - 1) /
-                       kDefaultArenaAlignment * kDefaultArenaAlignment;
+                           kDefaultArenaAlignment * kDefaultArenaAlignment +
+                       kDefaultArenaAlignment;
   arena_.reset(
       std::aligned_alloc(kDefaultArenaAlignment, bytes == 0 ? kDefaultArenaAlignment : bytes));
   ENSURE_CODE(arena_ != nullptr, kResourceExhausted, "engine: could not allocate an arena of ",

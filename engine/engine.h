@@ -62,7 +62,9 @@ class Engine {
   int64_t batch() const { return batch_; }
   int threads() const { return threads_; }
 
-  /// The i-th graph input's buffer (batch × the input's shape), to be filled before Run.
+  /// The i-th graph input's buffer (batch × the input's shape), to be filled before every Run:
+  /// once the input has been read, the planner lets later tensors reuse its memory, so after a
+  /// Run it no longer holds the input.
   float* input(size_t i = 0);
   /// The i-th graph output's buffer, valid after Run.
   const float* output(size_t i = 0) const;
