@@ -5,12 +5,15 @@
 #include <unordered_set>
 #include <utility>
 
-#include "graph/byte_io.h"
+#include "base/byte_io.h"
 #include "graph/model_format.h"
 #include "graph/shape_inference.h"
 
 namespace persephonee {
 namespace model_io {
+
+using byte_io::ByteReader;
+using byte_io::ByteWriter;
 namespace {
 
 // Smallest encodings of a tensor and a node record (empty name, no dims, inputs or attrs):

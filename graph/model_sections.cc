@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <cstring>
 
-#include "graph/byte_io.h"
+#include "base/byte_io.h"
 #include "graph/model_format.h"
 
 namespace persephonee {
 namespace model_io {
+
+using byte_io::ByteReader;
+using byte_io::ByteWriter;
 namespace {
 
 uint32_t GetU32(const uint8_t* p) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "base/byte_io.h"
 #include "graph/model_format.h"
 #include "training/personalisation.h"
 #include "training/personalisation_limits.h"
@@ -28,40 +29,13 @@ uint32_t Crc32(const uint8_t* data, size_t size) {
   return static_cast<uint32_t>(crc);
 }
 
-// Appends little-endian values.
-class Writer {
- public:
-  explicit Writer(std::vector<uint8_t>* out) : out_(out) {}
-  void U8(uint8_t v) { out_->push_back(v); }
-  void U16(uint16_t v) { Le(v, 2); }
-  void U32(uint32_t v) { Le(v, 4); }
-  void U64(uint64_t v) { Le(v, 8); }
-  void I64(int64_t v) { Le(static_cast<uint64_t>(v), 8); }
-  void F32(float v) {
-    uint32_t bits;
-    std::memcpy(&bits, &v, 4);
-    U32(bits);
-  }
-  void F64(double v) {
-    uint64_t bits;
-    std::memcpy(&bits, &v, 8);
-    U64(bits);
-  }
-  void Str(const std::string& s) {
-    U32(static_cast<uint32_t>(s.size()));
-    out_->insert(out_->end(), s.begin(), s.end());
-  }
-  void Bytes(const std::vector<uint8_t>& b) {
-    U64(b.size());
-    out_->insert(out_->end(), b.begin(), b.end());
-  }
+using Writer = byte_io::ByteWriter;
 
- private:
-  void Le(uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) out_->push_back(static_cast<uint8_t>(v >> (8 * i)));
-  }
-  std::vector<uint8_t>* out_;
-};
+// u64 length, then the bytes.
+void WriteBytes(Writer& w, const std::vector<uint8_t>& b) {
+  w.U64(b.size());
+  w.Raw(b);
+}
 
 // Reads little-endian values from the payload; every read checks the bounds first. Messages
 // give file offsets (`base` is the payload's offset in the file).
@@ -325,7 +299,7 @@ StatusOr<std::vector<uint8_t>> SerializePersonalisation(const Personalisation& p
     w.F32(exit.threshold);
     StatusOr<std::vector<uint8_t>> head = SerializeGraph(exit.head);
     if (!head.ok()) return head.status().WithContext("exit '" + exit.point.name + "' head");
-    w.Bytes(*head);
+    WriteBytes(w, *head);
   }
   w.U32(static_cast<uint32_t>(p.metadata.size()));
   for (const auto& [key, value] : p.metadata) {

@@ -1,7 +1,8 @@
-// Little-endian byte writing and bounds-checked reading for the model file format (internal to
-// graph/). Values are assembled byte by byte, so the code is right on any host byte order.
-#ifndef PERSEPHONEE_GRAPH_BYTE_IO_H_
-#define PERSEPHONEE_GRAPH_BYTE_IO_H_
+// Little-endian byte writing and bounds-checked reading, for the project's file formats (the model
+// file, the personalisation file). Values are assembled byte by byte, so the code is right on any
+// host byte order.
+#ifndef PERSEPHONEE_BASE_BYTE_IO_H_
+#define PERSEPHONEE_BASE_BYTE_IO_H_
 
 #include <cstdint>
 #include <cstring>
@@ -11,7 +12,7 @@
 #include "base/status.h"
 
 namespace persephonee {
-namespace model_io {
+namespace byte_io {
 
 /// Appends little-endian values to a byte buffer.
 class ByteWriter {
@@ -27,11 +28,18 @@ class ByteWriter {
     std::memcpy(&bits, &v, 4);
     U32(bits);
   }
+  void F64(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    U64(bits);
+  }
   /// u32 length, then the bytes.
   void Str(const std::string& s) {
     U32(static_cast<uint32_t>(s.size()));
     out_->insert(out_->end(), s.begin(), s.end());
   }
+  /// The bytes as they are.
+  void Raw(const std::vector<uint8_t>& b) { out_->insert(out_->end(), b.begin(), b.end()); }
   /// Zero bytes up to the next multiple of `alignment` of the buffer size.
   void PadTo(size_t alignment) {
     while (out_->size() % alignment != 0) out_->push_back(0);
@@ -119,7 +127,7 @@ class ByteReader {
   std::string region_;
 };
 
-}  // namespace model_io
+}  // namespace byte_io
 }  // namespace persephonee
 
-#endif  // PERSEPHONEE_GRAPH_BYTE_IO_H_
+#endif  // PERSEPHONEE_BASE_BYTE_IO_H_
