@@ -5,15 +5,19 @@
 //   residual  ResNet-18 layer1 56x56x64, MobileNetV2 block-2/3 56x56x24 and 28x28x32.
 // Each kernel runs as scalar, as NEON (aarch64 builds), and the forward also through XNNPACK's
 // clamp and add operators, in one process, so the ratios survive a noisy machine. The counter is
-// GB/s of tensor traffic: every array the kernel reads or writes, counted once.
+// GB/s of tensor traffic: every array the kernel reads or writes, counted once. The threaded
+// entry point of ReLU forward and of the residual add (memory-bound) also runs on 1 thread (no
+// pool) and on a 2-thread pool, for the speed-up.
 //
 //   bazel run -c opt //benchmarks:kernels -- --benchmark_filter='Relu|Bias|Add'
 #include <benchmark/benchmark.h>
+#include <pthreadpool.h>
 #include <xnnpack.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -156,8 +160,44 @@ void BM_AddBwd(benchmark::State& state, AddBwdFn bwd, Tensor t) {
   SetBytes(state, 20.0 * t.size());  // Reads dy, da, db; writes da, db.
 }
 
+using PoolPtr = std::unique_ptr<pthreadpool, decltype(&pthreadpool_destroy)>;
+PoolPtr MakePool(size_t threads) {
+  return PoolPtr(threads > 1 ? pthreadpool_create(threads) : nullptr, pthreadpool_destroy);
+}
+
+// f32_relu_fwd (elementwise_config()'s kernel in tiles) on range(0) threads.
+void BM_ReluFwdThreads(benchmark::State& state, Tensor t) {
+  const PoolPtr pool = MakePool(static_cast<size_t>(state.range(0)));
+  const auto x = Random(t.size(), 1, -3.0f, 9.0f);
+  std::vector<float> y(t.size());
+  for (auto _ : state) {
+    f32_relu_fwd(t.size(), x.data(), y.data(), pool.get());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetBytes(state, 8.0 * t.size());
+}
+
+// f32_add_fwd on range(0) threads.
+void BM_AddFwdThreads(benchmark::State& state, Tensor t) {
+  const PoolPtr pool = MakePool(static_cast<size_t>(state.range(0)));
+  const auto a = Random(t.size(), 1), b = Random(t.size(), 2);
+  std::vector<float> y(t.size());
+  for (auto _ : state) {
+    f32_add_fwd(t.size(), a.data(), b.data(), y.data(), pool.get());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  SetBytes(state, 12.0 * t.size());
+}
+
 void Settings(benchmark::internal::Benchmark* b) {
   b->UseRealTime()->Unit(benchmark::kMicrosecond);
+}
+
+void Threads(benchmark::internal::Benchmark* b) {
+  b->ArgName("threads")->Arg(1)->Arg(2);
+  Settings(b);
 }
 
 #if defined(__aarch64__)
@@ -199,6 +239,10 @@ PERSEPHONEE_BIAS_BENCHMARK(mobilenetv2_conv_last_7x7x1280, (Tensor{7 * 7, 1280})
 PERSEPHONEE_ADD_BENCHMARK(resnet18_layer1_56x56x64, (Tensor{56 * 56, 64}));
 PERSEPHONEE_ADD_BENCHMARK(mobilenetv2_b2_56x56x24, (Tensor{56 * 56, 24}));
 PERSEPHONEE_ADD_BENCHMARK(mobilenetv2_b4_28x28x32, (Tensor{28 * 28, 32}));
+BENCHMARK_CAPTURE(BM_ReluFwdThreads, resnet18_conv1_112x112x64, (Tensor{112 * 112, 64}))
+    ->Apply(Threads);
+BENCHMARK_CAPTURE(BM_AddFwdThreads, resnet18_layer1_56x56x64, (Tensor{56 * 56, 64}))
+    ->Apply(Threads);
 
 }  // namespace
 }  // namespace persephonee

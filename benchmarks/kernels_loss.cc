@@ -4,13 +4,17 @@
 // and (aarch64 builds) NEON; the softmax also through XNNPACK's softmax operator as a peer, in
 // the same process. The counter is GB/s of array traffic: every array a kernel reads or writes,
 // counted once (logits, labels, weights, targets, losses, gradient, probabilities, outputs).
+// The threaded cross-entropy (f32_softmax_xent) also runs on 1 thread (no pool) and on a
+// 2-thread pool at batch 256, for the speed-up.
 //
 //   bazel run -c opt //benchmarks:kernels -- --benchmark_filter='Loss'
 #include <benchmark/benchmark.h>
+#include <pthreadpool.h>
 #include <xnnpack.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -53,6 +57,28 @@ void BM_LossXent(benchmark::State& state, SoftmaxXentFn xent) {
   for (auto _ : state) {
     float sum = xent(s.batch, s.classes, logits.data(), labels.data(), weights.data(),
                      1.0f / s.batch, losses.data(), grad.data());
+    benchmark::DoNotOptimize(sum);
+    benchmark::ClobberMemory();
+  }
+  SetBytes(state, 4.0 * (2 * s.size() + 3 * s.batch));
+}
+
+// f32_softmax_xent (loss_config()'s kernel in tiles of samples) on range(2) threads.
+void BM_LossXentThreads(benchmark::State& state) {
+  const Shape s(state);
+  const size_t threads = static_cast<size_t>(state.range(2));
+  std::unique_ptr<pthreadpool, decltype(&pthreadpool_destroy)> pool(
+      threads > 1 ? pthreadpool_create(threads) : nullptr, pthreadpool_destroy);
+  const auto logits = Random(s.size(), 1, -8.0f, 8.0f);
+  std::vector<int32_t> labels(s.batch);
+  std::vector<float> weights(s.batch, 1.0f), losses(s.batch), grad(s.size());
+  for (size_t b = 0; b < s.batch; ++b) {
+    labels[b] = static_cast<int32_t>((7 * b) % s.classes);
+    if (b % 4 == 3) weights[b] = 0.0f;
+  }
+  for (auto _ : state) {
+    float sum = f32_softmax_xent(s.batch, s.classes, logits.data(), labels.data(), weights.data(),
+                                 1.0f / s.batch, losses.data(), grad.data(), pool.get());
     benchmark::DoNotOptimize(sum);
     benchmark::ClobberMemory();
   }
@@ -145,6 +171,11 @@ PERSEPHONEE_LOSS_BENCHMARK(BM_LossKlDiv, f32_softmax_kldiv);
 PERSEPHONEE_LOSS_BENCHMARK(BM_LossSoftmax, f32_softmax);
 BENCHMARK(BM_LossSoftmaxXnnpack)->Apply(Shapes);
 PERSEPHONEE_LOSS_BENCHMARK(BM_LossConfidence, f32_softmax_confidence);
+BENCHMARK(BM_LossXentThreads)
+    ->ArgNames({"batch", "classes", "threads"})
+    ->ArgsProduct({{256}, {10, 100, 1000}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace persephonee

@@ -98,16 +98,16 @@ struct Network::Impl {
       return;
     }
     write(accum.data());
-    elementwise_config().add_fwd(Count(t), grad[s].data(), accum.data(), grad[s].data());
+    f32_add_fwd(Count(t), grad[s].data(), accum.data(), grad[s].data(), pool);
   }
 
   void ActivationForward(Activation a, float* y, size_t count) {
-    if (a == Activation::kRelu) elementwise_config().relu_fwd(count, y, y);
-    if (a == Activation::kRelu6) elementwise_config().relu6_fwd(count, y, y);
+    if (a == Activation::kRelu) f32_relu_fwd(count, y, y, pool);
+    if (a == Activation::kRelu6) f32_relu6_fwd(count, y, y, pool);
   }
   void ActivationBackward(Activation a, const float* y, float* g, size_t count) {
-    if (a == Activation::kRelu) elementwise_config().relu_bwd(count, y, g, g);
-    if (a == Activation::kRelu6) elementwise_config().relu6_bwd(count, y, g, g);
+    if (a == Activation::kRelu) f32_relu_bwd(count, y, g, g, pool);
+    if (a == Activation::kRelu6) f32_relu6_bwd(count, y, g, g, pool);
   }
 
   void ForwardNode(NodeId id);
@@ -286,23 +286,22 @@ void Network::Impl::ForwardNode(NodeId id) {
       break;
     }
     case OpType::kMaxPool:
-      pool_config().maxpool_fwd(MakePool2dShape(BatchShape(x), *n.pool()), A(x), y,
-                                argmax[id].data());
+      f32_maxpool_fwd(MakePool2dShape(BatchShape(x), *n.pool()), A(x), y, argmax[id].data(), pool);
       break;
     case OpType::kAvgPool:
-      pool_config().avgpool_fwd(MakePool2dShape(BatchShape(x), *n.pool()), A(x), y);
+      f32_avgpool_fwd(MakePool2dShape(BatchShape(x), *n.pool()), A(x), y, pool);
       break;
     case OpType::kGlobalAvgPool:
-      pool_config().gavgpool_fwd(MakeGlobalPoolShape(BatchShape(x)), A(x), y);
+      f32_gavgpool_fwd(MakeGlobalPoolShape(BatchShape(x)), A(x), y, pool);
       break;
     case OpType::kAdd:
-      elementwise_config().add_fwd(count, A(x), A(n.inputs[1]), y);
+      f32_add_fwd(count, A(x), A(n.inputs[1]), y, pool);
       break;
     case OpType::kRelu:
-      elementwise_config().relu_fwd(count, A(x), y);
+      f32_relu_fwd(count, A(x), y, pool);
       break;
     case OpType::kRelu6:
-      elementwise_config().relu6_fwd(count, A(x), y);
+      f32_relu6_fwd(count, A(x), y, pool);
       break;
     default:  // kFlatten shares its input's storage; Create() refused every other op.
       break;
@@ -381,39 +380,39 @@ void Network::Impl::BackwardNode(NodeId id, bool want_input_grad) {
     case OpType::kMaxPool:
       if (x_needs) {
         Contribute(x, [&](float* dst) {
-          pool_config().maxpool_bwd(MakePool2dShape(BatchShape(x), *n.pool()), g, argmax[id].data(),
-                                    dst);
+          f32_maxpool_bwd(MakePool2dShape(BatchShape(x), *n.pool()), g, argmax[id].data(), dst,
+                          pool);
         });
       }
       break;
     case OpType::kAvgPool:
       if (x_needs) {
         Contribute(x, [&](float* dst) {
-          pool_config().avgpool_bwd(MakePool2dShape(BatchShape(x), *n.pool()), g, dst);
+          f32_avgpool_bwd(MakePool2dShape(BatchShape(x), *n.pool()), g, dst, pool);
         });
       }
       break;
     case OpType::kGlobalAvgPool:
       if (x_needs) {
         Contribute(x, [&](float* dst) {
-          pool_config().gavgpool_bwd(MakeGlobalPoolShape(BatchShape(x)), g, dst);
+          f32_gavgpool_bwd(MakeGlobalPoolShape(BatchShape(x)), g, dst, pool);
         });
       }
       break;
     case OpType::kAdd:
       for (TensorId t : {n.inputs[0], n.inputs[1]}) {
         if (t == input && !want_input_grad) continue;
-        Contribute(t, [&](float* dst) { std::memcpy(dst, g, count * sizeof(float)); });
+        Contribute(t, [&](float* dst) { f32_add_bwd(count, g, dst, nullptr, false, pool); });
       }
       break;
     case OpType::kRelu:
       if (x_needs) {
-        Contribute(x, [&](float* dst) { elementwise_config().relu_bwd(count, y, g, dst); });
+        Contribute(x, [&](float* dst) { f32_relu_bwd(count, y, g, dst, pool); });
       }
       break;
     case OpType::kRelu6:
       if (x_needs) {
-        Contribute(x, [&](float* dst) { elementwise_config().relu6_bwd(count, y, g, dst); });
+        Contribute(x, [&](float* dst) { f32_relu6_bwd(count, y, g, dst, pool); });
       }
       break;
     default:

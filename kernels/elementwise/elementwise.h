@@ -22,9 +22,12 @@
 //
 // Implementations: __scalar (plain loops; the oracle) and __neon (aarch64; 16 floats per
 // iteration, then 4, then 1-3 through lane loads and stores). Micro-kernels: no allocation, no
-// error returns, debug asserts only.
+// error returns, debug asserts only. The threaded entry points at the bottom run a chosen
+// implementation over fixed tiles on a pthreadpool.
 #ifndef PERSEPHONEE_KERNELS_ELEMENTWISE_ELEMENTWISE_H_
 #define PERSEPHONEE_KERNELS_ELEMENTWISE_ELEMENTWISE_H_
+
+#include <pthreadpool.h>
 
 #include <cstddef>
 
@@ -106,6 +109,43 @@ struct ElementwiseConfig {
 
 /// NEON on aarch64 when cpuinfo confirms it, scalar otherwise; chosen at the first call.
 const ElementwiseConfig& elementwise_config();
+
+// ---------------------------------------------------------------------------------------------
+// Threaded entry points (threaded.cc): the same contracts (aliasing included) as the kernels
+// above, run on `pool` (nullptr or one thread: one call over everything on the calling thread)
+// with `config`'s kernels. The work is cut into tiles computed from the sizes alone: flat
+// arrays into kElementwiseTile elements, the bias add forward into whole rows, the bias add
+// backward into kBiasChannelTile channels, each channel still summed over every row in row
+// order. Results are bitwise identical for any thread count and equal to the kernels' own.
+
+/// Elements per task of the flat kernels (a multiple of every vector block): 64 KiB of each
+/// array, several microseconds of work, so that smaller arrays run on the calling thread (waking
+/// the pool costs microseconds).
+constexpr size_t kElementwiseTile = 16384;
+/// Channels per task of the bias add backward (a multiple of every vector block).
+constexpr size_t kBiasChannelTile = 64;
+/// Rows per task of the bias add forward: about kElementwiseTile elements, at least one row.
+size_t BiasAddRowTile(size_t channels);
+
+void f32_bias_add_fwd(size_t rows, size_t channels, const float* input, const float* bias,
+                      float* output, pthreadpool_t pool,
+                      const ElementwiseConfig& config = elementwise_config());
+/// Tasks of kBiasChannelTile channels zero their sums and add each row with config.add_fwd,
+/// in row order: the order, and so the bits, of config.bias_add_bwd.
+void f32_bias_add_bwd(size_t rows, size_t channels, const float* grad_output, float* grad_bias,
+                      pthreadpool_t pool, const ElementwiseConfig& config = elementwise_config());
+void f32_relu_fwd(size_t n, const float* input, float* output, pthreadpool_t pool,
+                  const ElementwiseConfig& config = elementwise_config());
+void f32_relu_bwd(size_t n, const float* output, const float* grad_output, float* grad_input,
+                  pthreadpool_t pool, const ElementwiseConfig& config = elementwise_config());
+void f32_relu6_fwd(size_t n, const float* input, float* output, pthreadpool_t pool,
+                   const ElementwiseConfig& config = elementwise_config());
+void f32_relu6_bwd(size_t n, const float* output, const float* grad_output, float* grad_input,
+                   pthreadpool_t pool, const ElementwiseConfig& config = elementwise_config());
+void f32_add_fwd(size_t n, const float* a, const float* b, float* output, pthreadpool_t pool,
+                 const ElementwiseConfig& config = elementwise_config());
+void f32_add_bwd(size_t n, const float* grad_output, float* grad_a, float* grad_b, bool accumulate,
+                 pthreadpool_t pool, const ElementwiseConfig& config = elementwise_config());
 
 }  // namespace persephonee
 

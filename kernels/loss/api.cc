@@ -141,39 +141,41 @@ Status CheckConfidence(size_t batch, size_t classes, const float* logits, float*
 
 }  // namespace
 
-Status Softmax(size_t batch, size_t classes, const float* logits, float temperature, float* probs) {
+Status Softmax(size_t batch, size_t classes, const float* logits, float temperature, float* probs,
+               pthreadpool_t pool) {
   const Status status = CheckSoftmax(batch, classes, logits, temperature, probs);
   if (!status.ok()) return status.WithContext("Softmax");
-  loss_config().softmax(batch, classes, logits, temperature, probs);
+  f32_softmax(batch, classes, logits, temperature, probs, pool);
   return Status::Ok();
 }
 
 Status SoftmaxCrossEntropy(size_t batch, size_t classes, const float* logits, const int32_t* labels,
                            const float* weights, float grad_scale, float* losses, float* grad,
-                           float* loss_sum) {
+                           float* loss_sum, pthreadpool_t pool) {
   const Status status = CheckCrossEntropy(batch, classes, logits, labels, weights, grad_scale,
                                           losses, grad, loss_sum);
   if (!status.ok()) return status.WithContext("SoftmaxCrossEntropy");
-  *loss_sum = loss_config().xent(batch, classes, logits, labels, weights, grad_scale, losses, grad);
+  *loss_sum =
+      f32_softmax_xent(batch, classes, logits, labels, weights, grad_scale, losses, grad, pool);
   return Status::Ok();
 }
 
 Status SoftmaxDistillation(size_t batch, size_t classes, const float* logits, const float* targets,
                            float temperature, const float* weights, float grad_scale, float* losses,
-                           float* grad, float* loss_sum) {
+                           float* grad, float* loss_sum, pthreadpool_t pool) {
   const Status status = CheckDistillation(batch, classes, logits, targets, temperature, weights,
                                           grad_scale, losses, grad, loss_sum);
   if (!status.ok()) return status.WithContext("SoftmaxDistillation");
-  *loss_sum = loss_config().kldiv(batch, classes, logits, targets, temperature, weights, grad_scale,
-                                  losses, grad);
+  *loss_sum = f32_softmax_kldiv(batch, classes, logits, targets, temperature, weights, grad_scale,
+                                losses, grad, pool);
   return Status::Ok();
 }
 
 Status SoftmaxConfidence(size_t batch, size_t classes, const float* logits, float* max_prob,
-                         float* entropy, int32_t* argmax) {
+                         float* entropy, int32_t* argmax, pthreadpool_t pool) {
   const Status status = CheckConfidence(batch, classes, logits, max_prob, entropy, argmax);
   if (!status.ok()) return status.WithContext("SoftmaxConfidence");
-  loss_config().confidence(batch, classes, logits, max_prob, entropy, argmax);
+  f32_softmax_confidence(batch, classes, logits, max_prob, entropy, argmax, pool);
   return Status::Ok();
 }
 

@@ -30,10 +30,13 @@
 // lse − (z_y − max), never log(p_y), so a confidently wrong sample costs its true, large loss.
 //
 // Implementations: __scalar (the oracle; float with compensated sums) and __neon (aarch64,
-// vectorised over classes with a bounded-error exp and log; see f32_vexp__neon). The checked
-// entry points at the bottom validate their arguments and dispatch through loss_config().
+// vectorised over classes with a bounded-error exp and log; see f32_vexp__neon). The threaded
+// entry points run one of them over tiles of samples on a pthreadpool; the checked entry points
+// at the bottom validate their arguments and dispatch through those with loss_config().
 #ifndef PERSEPHONEE_KERNELS_LOSS_LOSS_H_
 #define PERSEPHONEE_KERNELS_LOSS_LOSS_H_
+
+#include <pthreadpool.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -130,28 +133,59 @@ struct LossConfig {
 const LossConfig& loss_config();
 
 // ---------------------------------------------------------------------------------------------
+// Threaded entry points (threaded.cc): the contracts of the function types above, run with
+// `config`'s kernels on `pool` (nullptr or one thread: one call over the whole batch on the
+// calling thread). The batch is cut into tiles of LossBatchTile(classes) samples, computed from
+// the sizes alone, and each tile is one kernel call: every row is computed by the same code
+// whatever its tile. The cross-entropy and distillation totals are not summed per tile: each
+// task writes its per-sample losses, and after the parallel part the calling thread adds them
+// in sample order with the kernels' own compensated sum (skipping weight-0 samples, as they
+// do). So every output, the total included, is bitwise identical for any thread count and
+// equal to the kernel's over the whole batch.
+
+/// Samples per task: about 2048 logits, at least one row.
+size_t LossBatchTile(size_t classes);
+
+void f32_softmax(size_t batch, size_t classes, const float* logits, float temperature, float* probs,
+                 pthreadpool_t pool, const LossConfig& config = loss_config());
+/// When `losses` is null and the work is split, the per-sample losses go to a buffer kept by
+/// the calling thread (allocated once, grown when needed); should that allocation fail, the
+/// kernel runs on the calling thread alone.
+float f32_softmax_xent(size_t batch, size_t classes, const float* logits, const int32_t* labels,
+                       const float* weights, float grad_scale, float* losses, float* grad,
+                       pthreadpool_t pool, const LossConfig& config = loss_config());
+/// `losses` as for f32_softmax_xent.
+float f32_softmax_kldiv(size_t batch, size_t classes, const float* logits, const float* targets,
+                        float temperature, const float* weights, float grad_scale, float* losses,
+                        float* grad, pthreadpool_t pool, const LossConfig& config = loss_config());
+void f32_softmax_confidence(size_t batch, size_t classes, const float* logits, float* max_prob,
+                            float* entropy, int32_t* argmax, pthreadpool_t pool,
+                            const LossConfig& config = loss_config());
+
+// ---------------------------------------------------------------------------------------------
 // Checked entry points: validate every argument (kInvalidArgument naming the one at fault,
-// with nothing written), then run loss_config()'s implementation. batch and classes must be
-// >= 1, logits finite, weights finite and >= 0, labels in range where the weight is not 0,
-// targets finite and >= 0, temperature finite and > 0, grad_scale finite; outputs must not
-// overlap the inputs.
+// with nothing written), then run loss_config()'s implementation through the threaded entry
+// points on `pool` (nullptr: the calling thread). batch and classes must be >= 1, logits
+// finite, weights finite and >= 0, labels in range where the weight is not 0, targets finite
+// and >= 0, temperature finite and > 0, grad_scale finite; outputs must not overlap the inputs.
 
 /// See SoftmaxFn.
-Status Softmax(size_t batch, size_t classes, const float* logits, float temperature, float* probs);
+Status Softmax(size_t batch, size_t classes, const float* logits, float temperature, float* probs,
+               pthreadpool_t pool = nullptr);
 
 /// See SoftmaxXentFn; the weighted loss sum is stored in *loss_sum (not nullable).
 Status SoftmaxCrossEntropy(size_t batch, size_t classes, const float* logits, const int32_t* labels,
                            const float* weights, float grad_scale, float* losses, float* grad,
-                           float* loss_sum);
+                           float* loss_sum, pthreadpool_t pool = nullptr);
 
 /// See SoftmaxKlDivFn; the weighted loss sum is stored in *loss_sum (not nullable).
 Status SoftmaxDistillation(size_t batch, size_t classes, const float* logits, const float* targets,
                            float temperature, const float* weights, float grad_scale, float* losses,
-                           float* grad, float* loss_sum);
+                           float* grad, float* loss_sum, pthreadpool_t pool = nullptr);
 
 /// See SoftmaxConfidenceFn; at least one output must be given.
 Status SoftmaxConfidence(size_t batch, size_t classes, const float* logits, float* max_prob,
-                         float* entropy, int32_t* argmax);
+                         float* entropy, int32_t* argmax, pthreadpool_t pool = nullptr);
 
 }  // namespace persephonee
 

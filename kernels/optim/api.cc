@@ -62,7 +62,7 @@ Status AdamParams::Validate() const {
 }
 
 Status SgdStep(size_t n, const SgdParams& params, int64_t step, float* weights, const float* grads,
-               float* momentum_buf) {
+               float* momentum_buf, pthreadpool_t pool) {
   Status status = params.Validate();
   if (status.ok() && step < 1) status = Error(StatusCode::kInvalidArgument, "step ", step, " < 1");
   if (status.ok() && n > 0) {
@@ -73,12 +73,12 @@ Status SgdStep(size_t n, const SgdParams& params, int64_t step, float* weights, 
                  : CheckArrays(n, {{"weights", weights, true}, {"grads", grads, false}});
   }
   if (!status.ok()) return status.WithContext("SgdStep");
-  if (n > 0) optim_config().sgd(n, params, step, weights, grads, momentum_buf);
+  if (n > 0) f32_sgd(n, params, step, weights, grads, momentum_buf, pool);
   return Status::Ok();
 }
 
 Status AdamStep(size_t n, const AdamParams& params, int64_t step, float* weights,
-                const float* grads, float* exp_avg, float* exp_avg_sq) {
+                const float* grads, float* exp_avg, float* exp_avg_sq, pthreadpool_t pool) {
   Status status = params.Validate();
   if (status.ok() && step < 1) status = Error(StatusCode::kInvalidArgument, "step ", step, " < 1");
   if (status.ok() && n > 0) {
@@ -88,7 +88,7 @@ Status AdamStep(size_t n, const AdamParams& params, int64_t step, float* weights
                              {"exp_avg_sq", exp_avg_sq, true}});
   }
   if (!status.ok()) return status.WithContext("AdamStep");
-  if (n > 0) optim_config().adam(n, params, step, weights, grads, exp_avg, exp_avg_sq);
+  if (n > 0) f32_adam(n, params, step, weights, grads, exp_avg, exp_avg_sq, pool);
   return Status::Ok();
 }
 

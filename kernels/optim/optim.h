@@ -22,10 +22,13 @@
 // as PyTorch computes them in Python floats.
 //
 // Implementations: __scalar (the oracle) and __neon (aarch64, 8 elements per iteration and a
-// padded vector for the tail). The checked entry points validate and dispatch through
+// padded vector for the tail). The threaded entry points run one of them over fixed tiles of
+// elements on a pthreadpool; the checked entry points validate and dispatch through those with
 // optim_config().
 #ifndef PERSEPHONEE_KERNELS_OPTIM_OPTIM_H_
 #define PERSEPHONEE_KERNELS_OPTIM_OPTIM_H_
+
+#include <pthreadpool.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -104,14 +107,30 @@ struct OptimConfig {
 /// scalar.
 const OptimConfig& optim_config();
 
+/// Elements per task of the threaded steps (a multiple of the NEON kernels' 8-element block);
+/// smaller arrays (most heads' parameters) run on the calling thread.
+constexpr size_t kOptimTile = 16384;
+
+/// Threaded steps (threaded.cc): the contracts of SgdFn and AdamFn, run with `config`'s kernel
+/// over tiles of kOptimTile elements on `pool` (nullptr or one thread: one call over all n on
+/// the calling thread). The update is elementwise, so the results are bitwise identical for any
+/// thread count and equal to the kernel's over the whole array.
+void f32_sgd(size_t n, const SgdParams& params, int64_t step, float* weights, const float* grads,
+             float* momentum_buf, pthreadpool_t pool, const OptimConfig& config = optim_config());
+void f32_adam(size_t n, const AdamParams& params, int64_t step, float* weights, const float* grads,
+              float* exp_avg, float* exp_avg_sq, pthreadpool_t pool,
+              const OptimConfig& config = optim_config());
+
 /// Checked SGD step: validates the hyperparameters, step >= 1, non-null and non-overlapping
-/// arrays (momentum_buf is needed only when momentum > 0); on error nothing is written.
+/// arrays (momentum_buf is needed only when momentum > 0); on error nothing is written. Runs
+/// optim_config()'s kernel through f32_sgd on `pool` (nullptr: the calling thread).
 Status SgdStep(size_t n, const SgdParams& params, int64_t step, float* weights, const float* grads,
-               float* momentum_buf);
+               float* momentum_buf, pthreadpool_t pool = nullptr);
 
 /// Checked Adam step, as SgdStep.
 Status AdamStep(size_t n, const AdamParams& params, int64_t step, float* weights,
-                const float* grads, float* exp_avg, float* exp_avg_sq);
+                const float* grads, float* exp_avg, float* exp_avg_sq,
+                pthreadpool_t pool = nullptr);
 
 }  // namespace persephonee
 

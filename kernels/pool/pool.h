@@ -28,9 +28,12 @@
 // scattering, so it writes every element once and needs no zeroing pass.
 //
 // Backward kernels overwrite grad_input. These are single-threaded micro-kernels: no allocation,
-// no error returns, debug asserts only; callers run Validate() first.
+// no error returns, debug asserts only; callers run Validate() first. The threaded entry points
+// at the bottom run a chosen implementation over tiles of whole images on a pthreadpool.
 #ifndef PERSEPHONEE_KERNELS_POOL_POOL_H_
 #define PERSEPHONEE_KERNELS_POOL_POOL_H_
+
+#include <pthreadpool.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -146,6 +149,31 @@ struct PoolConfig {
 
 /// NEON on aarch64 when cpuinfo confirms it, scalar otherwise; chosen at the first call.
 const PoolConfig& pool_config();
+
+// ---------------------------------------------------------------------------------------------
+// Threaded entry points (threaded.cc). The batch is cut into tiles of whole images, the tile
+// computed from the shape alone (PoolBatchTile), and `config`'s kernel runs once per tile on
+// `pool` (nullptr or one thread: one call over the whole batch on the calling thread). Every
+// image is computed by the same kernel code whatever tile it lands in, so the results are
+// bitwise identical for any thread count and equal to the kernel's over the whole batch.
+// Images are the only unit: a batch of one runs on one thread. Callers run Validate() first.
+
+/// Images per task for `floats_per_image` floats read and written per image (at least 1).
+size_t PoolBatchTile(size_t floats_per_image);
+
+void f32_maxpool_fwd(const Pool2dShape& shape, const float* input, float* output, int32_t* argmax,
+                     pthreadpool_t pool, const PoolConfig& config = pool_config());
+void f32_maxpool_bwd(const Pool2dShape& shape, const float* grad_output, const int32_t* argmax,
+                     float* grad_input, pthreadpool_t pool,
+                     const PoolConfig& config = pool_config());
+void f32_avgpool_fwd(const Pool2dShape& shape, const float* input, float* output,
+                     pthreadpool_t pool, const PoolConfig& config = pool_config());
+void f32_avgpool_bwd(const Pool2dShape& shape, const float* grad_output, float* grad_input,
+                     pthreadpool_t pool, const PoolConfig& config = pool_config());
+void f32_gavgpool_fwd(const GlobalPoolShape& shape, const float* input, float* output,
+                      pthreadpool_t pool, const PoolConfig& config = pool_config());
+void f32_gavgpool_bwd(const GlobalPoolShape& shape, const float* grad_output, float* grad_input,
+                      pthreadpool_t pool, const PoolConfig& config = pool_config());
 
 }  // namespace persephonee
 
