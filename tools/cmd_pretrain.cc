@@ -15,13 +15,15 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: persephonee pretrain --out FILE [--model zoo:fmnist_resnet] [--epochs E] [--batch N]\n"
-    "         [--lr X] [--seed S] [--threads T] [--data DIR] [--train-count N] [--no-augment]\n"
+    "         [--lr X] [--weight-decay X] [--seed S] [--threads T] [--data DIR] [--train-count N]\n"
+    "         [--no-augment] [--no-zero-init]\n"
     "\n"
     "Trains the model (default: the zoo's fmnist_resnet with seeded weights) on Fashion-MNIST\n"
     "train images 0..49999 (--train-count), images 50000..59999 are left for users, and reports\n"
     "the accuracy on the 10k test set after every epoch. BatchNorm is folded and each residual\n"
-    "branch's last convolution starts at zero; SGD (Nesterov, weight decay 5e-4), warm-up then\n"
-    "cosine; random 2-pixel shifts and flips. Writes the trained model to FILE atomically.\n"
+    "branch's last convolution starts at zero (--no-zero-init: it does not); SGD (Nesterov,\n"
+    "--lr 0.05, --weight-decay 5e-4), warm-up then cosine; random 2-pixel shifts and flips\n"
+    "(--no-augment: none). Writes the trained model to FILE atomically.\n"
     "--data DIR holds the four IDX files (default /usr/share/datasets/fashion-mnist).\n";
 
 Status Pretrain(const ParsedArgs& a) {
@@ -39,6 +41,10 @@ Status Pretrain(const ParsedArgs& a) {
   o.threads = static_cast<int>(threads);
   o.train_count = static_cast<size_t>(count);
   o.augment = !a.switches.count("--no-augment");
+  o.zero_init_residual = !a.switches.count("--no-zero-init");
+  if (v.count("--weight-decay")) {
+    ASSIGN_OR_RETURN(o.weight_decay, ParseFloat("--weight-decay", v.at("--weight-decay"), 0, 1));
+  }
   if (v.count("--lr")) {
     ASSIGN_OR_RETURN(o.learning_rate, ParseFloat("--lr", v.at("--lr"), 1e-6f, 10));
   }
@@ -72,10 +78,11 @@ Status Pretrain(const ParsedArgs& a) {
 }  // namespace
 
 int RunPretrain(const std::vector<std::string>& args) {
-  StatusOr<ParsedArgs> parsed = ParseArgs(args,
-                                          {"--out", "--model", "--epochs", "--batch", "--lr",
-                                           "--seed", "--threads", "--data", "--train-count"},
-                                          {"--no-augment"});
+  StatusOr<ParsedArgs> parsed =
+      ParseArgs(args,
+                {"--out", "--model", "--epochs", "--batch", "--lr", "--seed", "--threads", "--data",
+                 "--train-count", "--weight-decay"},
+                {"--no-augment", "--no-zero-init"});
   if (!parsed.ok()) return UsageError("pretrain", parsed.status().message(), kUsage);
   if (parsed->help) {
     std::fputs(kUsage, stdout);

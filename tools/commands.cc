@@ -16,6 +16,9 @@ const std::vector<Command>& AllCommands() {
       {"evaluate", "accuracy, per-exit accuracy, FLOPs, latency and exit histogram", RunEvaluate},
       {"infer", "a prediction and its exit per image, with a personalisation", RunInfer},
       {"pretrain", "train the Fashion-MNIST backbone with the engine's own kernels", RunPretrain},
+      {"demo", "the main job: personalise exits for simulated users, compare with the paper",
+       RunDemo},
+      {"users", "write simulated Fashion-MNIST users' images and labels as IDX files", RunUsers},
   };
   return commands;
 }

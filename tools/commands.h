@@ -38,6 +38,8 @@ int RunPersonalise(const std::vector<std::string>& args);
 int RunEvaluate(const std::vector<std::string>& args);
 int RunInfer(const std::vector<std::string>& args);
 int RunPretrain(const std::vector<std::string>& args);
+int RunUsers(const std::vector<std::string>& args);
+int RunDemo(const std::vector<std::string>& args);
 
 }  // namespace cli
 }  // namespace persephonee

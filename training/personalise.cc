@@ -37,18 +37,6 @@ size_t ProcStatusBytes(const char* key) {
   return 0;
 }
 
-// A permutation of [0, n) from `seed`; the same on every platform (no std distributions).
-std::vector<size_t> SeededPermutation(size_t n, uint64_t seed) {
-  std::vector<size_t> p(n);
-  for (size_t i = 0; i < n; ++i) p[i] = i;
-  std::mt19937_64 rng(seed);
-  for (size_t i = n; i > 1; --i) {
-    const size_t j = static_cast<size_t>(((rng() >> 32) * static_cast<uint64_t>(i)) >> 32);
-    std::swap(p[i - 1], p[j]);
-  }
-  return p;
-}
-
 class IdxImageSource : public ImageSource {
  public:
   explicit IdxImageSource(IdxReader reader) : reader_(std::move(reader)) {}
@@ -62,19 +50,6 @@ class IdxImageSource : public ImageSource {
   IdxReader reader_;
 };
 
-float LearningRate(const PersonaliseOptions& o, int epoch, double progress) {
-  switch (o.schedule) {
-    case ScheduleKind::kCosine:
-      return static_cast<float>(o.learning_rate * 0.5 * (1.0 + std::cos(M_PI * progress)));
-    case ScheduleKind::kStep:
-      return o.learning_rate *
-             std::pow(o.step_gamma, static_cast<float>(epoch / std::max(1, o.step_epochs)));
-    case ScheduleKind::kConstant:
-      break;
-  }
-  return o.learning_rate;
-}
-
 // The state of one run: the backbone engine, the heads and their optimisers, batch buffers.
 struct Run {
   const ExitPlan* plan = nullptr;
@@ -84,7 +59,7 @@ struct Run {
   std::vector<const float*> kept;  // per exit, then the logits: arena addresses
   std::vector<size_t> sizes;       // floats per sample, same order
   std::vector<size_t> offsets;     // in a record, same order
-  size_t record = 0;
+  size_t record_floats = 0;        // floats per cached record: every exit, then the logits
   int classes = 0;
   int batch = 0;
   std::vector<uint8_t> pixels;
@@ -93,8 +68,10 @@ struct Run {
   int64_t step = 0;
   // Per-batch buffers: [exit][batch * size], teacher logits, probabilities and losses.
   std::vector<std::vector<float>> features;
-  std::vector<float> probs_t, max_prob, entropy, grad, grad_kl, ce_weight, kl_weight;
-  std::vector<int32_t> teacher, labels;
+  std::vector<float> max_prob, entropy, grad, record;
+  std::vector<int32_t> teacher;
+  std::vector<uint8_t> batch_labels;
+  std::unique_ptr<Objective> objective;
 
   // Runs the backbone on images idx[0..count) and copies what the exits need into `features`.
   Status Backbone(const size_t* idx, size_t count) {
@@ -116,7 +93,7 @@ struct Run {
   }
 
   Status LoadFromStore(const FeatureStore& store, const size_t* idx, size_t count) {
-    std::vector<float>& rec = grad_kl;  // reused as a record buffer (large enough)
+    std::vector<float>& rec = record;
     for (size_t i = 0; i < count; ++i) {
       RETURN_IF_ERROR(store.Read(idx[i], rec.data()));
       for (size_t k = 0; k < sizes.size(); ++k) {
@@ -130,59 +107,85 @@ struct Run {
   // One optimisation step of every head on the batch in `features`; returns the mean loss.
   double TrainStep(const std::vector<uint8_t>& user_labels, const size_t* idx, size_t count,
                    float lr) {
-    const LossOptions& lo = options->loss;
-    const LossConfig& loss = loss_config();
-    const size_t k = static_cast<size_t>(classes);
-    const float* logits = features.back().data();
-    loss.softmax(count, k, logits, lo.temperature, probs_t.data());
-    loss.confidence(count, k, logits, max_prob.data(), nullptr, teacher.data());
-    for (size_t i = 0; i < count; ++i) {
-      const uint8_t label = user_labels[idx[i]];
-      const bool labelled = label != kUnlabelled;
-      labels[i] = labelled ? label : teacher[i];
-      ce_weight[i] =
-          labelled ? lo.labelled_weight
-                   : (max_prob[i] >= lo.pseudo_label_threshold ? lo.pseudo_label_weight : 0.0f);
-      kl_weight[i] = labelled ? 0.0f : lo.distill_weight;
-    }
-    const float scale = 1.0f / static_cast<float>(count);
+    for (size_t i = 0; i < count; ++i) batch_labels[i] = user_labels[idx[i]];
+    objective->SetBatch(features.back().data(), batch_labels.data(), count);
     double total = 0.0;
     for (size_t h = 0; h < heads.size(); ++h) {
       Network& net = *heads[h];
       (void)net.Forward(features[h].data(), static_cast<int64_t>(count));
-      total += loss.xent(count, k, net.output(), labels.data(), ce_weight.data(), scale, nullptr,
-                         grad.data());
-      total += loss.kldiv(count, k, net.output(), probs_t.data(), lo.temperature, kl_weight.data(),
-                          scale, nullptr, grad_kl.data());
-      for (size_t i = 0; i < count * k; ++i) grad[i] += grad_kl[i];
+      total += objective->LossAndGradient(net.output(), grad.data());
       (void)net.Backward(grad.data());
     }
     ++step;
     size_t s = 0;
-    const OptimConfig& opt = optim_config();
-    for (auto& net : heads) {
-      for (const ParamRef& p : net->params()) {
-        if (options->optimizer == OptimizerKind::kAdam) {
-          AdamParams a;
-          a.lr = lr;
-          a.weight_decay = options->weight_decay;
-          opt.adam(p.size, a, step, p.data, p.grad, state[s].data(), state[s + 1].data());
-          s += 2;
-        } else {
-          SgdParams g;
-          g.lr = lr;
-          g.momentum = options->momentum;
-          g.weight_decay = options->weight_decay;
-          opt.sgd(p.size, g, step, p.data, p.grad, state[s].data());
-          s += 1;
-        }
-      }
-    }
-    return total * scale / static_cast<double>(heads.size());
+    for (auto& net : heads) OptimizerStep(*options, net->params(), lr, step, &state, &s);
+    return total / static_cast<double>(count) / static_cast<double>(heads.size());
   }
 };
 
 }  // namespace
+
+std::vector<size_t> SeededPermutation(size_t n, uint64_t seed) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  std::mt19937_64 rng(seed);
+  for (size_t i = n; i > 1; --i) {
+    const size_t j = static_cast<size_t>(((rng() >> 32) * static_cast<uint64_t>(i)) >> 32);
+    std::swap(p[i - 1], p[j]);
+  }
+  return p;
+}
+
+float ScheduledLearningRate(const PersonaliseOptions& o, int epoch, double progress) {
+  switch (o.schedule) {
+    case ScheduleKind::kCosine:
+      return static_cast<float>(o.learning_rate * 0.5 * (1.0 + std::cos(M_PI * progress)));
+    case ScheduleKind::kStep:
+      return o.learning_rate *
+             std::pow(o.step_gamma, static_cast<float>(epoch / std::max(1, o.step_epochs)));
+    case ScheduleKind::kConstant:
+      break;
+  }
+  return o.learning_rate;
+}
+
+void OptimizerStep(const PersonaliseOptions& o, const std::vector<ParamRef>& params, float lr,
+                   int64_t step, std::vector<std::vector<float>>* state, size_t* next) {
+  const OptimConfig& opt = optim_config();
+  for (const ParamRef& p : params) {
+    std::vector<float>* st = &(*state)[*next];
+    if (o.optimizer == OptimizerKind::kAdam) {
+      AdamParams a;
+      a.lr = lr;
+      a.weight_decay = o.weight_decay;
+      opt.adam(p.size, a, step, p.data, p.grad, st[0].data(), st[1].data());
+      *next += 2;
+    } else {
+      SgdParams g;
+      g.lr = lr;
+      g.momentum = o.momentum;
+      g.weight_decay = o.weight_decay;
+      opt.sgd(p.size, g, step, p.data, p.grad, st[0].data());
+      *next += 1;
+    }
+  }
+}
+
+void AddOptimizerState(OptimizerKind kind, const std::vector<ParamRef>& params,
+                       std::vector<std::vector<float>>* state) {
+  for (const ParamRef& p : params) {
+    for (int c = 0; c < (kind == OptimizerKind::kAdam ? 2 : 1); ++c)
+      state->emplace_back(p.size, 0.0f);
+  }
+}
+
+void SplitHoldout(size_t n, double holdout_fraction, uint64_t seed, std::vector<size_t>* train,
+                  std::vector<size_t>* hold) {
+  const std::vector<size_t> order = SeededPermutation(n, seed);
+  const size_t held = static_cast<size_t>(std::floor(holdout_fraction * static_cast<double>(n)));
+  hold->assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(held));
+  train->assign(order.begin() + static_cast<std::ptrdiff_t>(held), order.end());
+}
 
 Status MemoryImageSource::Read(size_t index, uint8_t* out) const {
   ENSURE(index < size(), "image ", index, " of ", size());
@@ -199,6 +202,13 @@ size_t CurrentRssBytes() { return ProcStatusBytes("VmRSS:"); }
 
 void ReleaseFreeHeap() { malloc_trim(0); }
 size_t PeakRssBytes() { return ProcStatusBytes("VmHWM:"); }
+
+bool ResetPeakRss() {
+  std::ofstream out("/proc/self/clear_refs");
+  out << "5";
+  out.flush();
+  return static_cast<bool>(out);
+}
 
 StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
                                         const ImageSource& images,
@@ -227,10 +237,8 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
            warm->heads.size(), " heads for ", plan.exits.size(), " exits");
   }
 
-  const std::vector<size_t> order = SeededPermutation(images.size(), options.seed);
-  const size_t held = static_cast<size_t>(std::floor(options.holdout_fraction * images.size()));
-  std::vector<size_t> hold(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(held));
-  std::vector<size_t> train(order.begin() + static_cast<std::ptrdiff_t>(held), order.end());
+  std::vector<size_t> train, hold;
+  SplitHoldout(images.size(), options.holdout_fraction, options.seed, &train, &hold);
   ENSURE(!train.empty(), "personalise: no training images left after the held-out part");
 
   // Optimise once (the engine then runs the graph as it is) and give back what the unoptimised
@@ -265,10 +273,10 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
     ASSIGN_OR_RETURN(const float* p, run.engine->TensorData(name));
     ASSIGN_OR_RETURN(TensorId t, run.engine->graph().FindTensor(name));
     run.kept.push_back(p);
-    run.offsets.push_back(run.record);
+    run.offsets.push_back(run.record_floats);
     run.sizes.push_back(
         static_cast<size_t>(NumElements(run.engine->graph().tensor(t).shape) / run.batch));
-    run.record += run.sizes.back();
+    run.record_floats += run.sizes.back();
   }
   ENSURE(run.sizes.back() == static_cast<size_t>(plan.classes), "personalise: the backbone's '",
          plan.output_tensor, "' has ", run.sizes.back(), " values, the plan says ", plan.classes,
@@ -284,10 +292,7 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
     ASSIGN_OR_RETURN(auto net, Network::Create(head, run.batch, run.engine->threadpool()));
     ENSURE(net->input_size() == run.sizes[e] && net->output_size() == run.sizes.back(),
            "personalise: head ", e + 1, " does not fit exit '", plan.exits[e].tensor, "'");
-    for (const ParamRef& p : net->params()) {
-      const int copies = options.optimizer == OptimizerKind::kAdam ? 2 : 1;
-      for (int c = 0; c < copies; ++c) run.state.emplace_back(p.size, 0.0f);
-    }
+    AddOptimizerState(options.optimizer, net->params(), &run.state);
     run.heads.push_back(std::move(net));
   }
   if (warm != nullptr && !warm->optimizer_state.empty()) {
@@ -305,15 +310,13 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
   const size_t k = static_cast<size_t>(plan.classes);
   run.pixels.resize(image);
   for (size_t s : run.sizes) run.features.emplace_back(b * s);
-  run.probs_t.resize(b * k);
   run.grad.resize(b * k);
-  run.grad_kl.resize(std::max(b * k, run.record));
+  run.record.resize(run.record_floats);
   run.max_prob.resize(b);
   run.entropy.resize(b);
-  run.ce_weight.resize(b);
-  run.kl_weight.resize(b);
   run.teacher.resize(b);
-  run.labels.resize(b);
+  run.batch_labels.resize(b);
+  run.objective = std::make_unique<Objective>(options.loss, plan.classes, b);
 
   int64_t head_macs = 0;
   for (const ExitPoint& e : plan.exits) head_macs += e.head_macs;
@@ -321,9 +324,9 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
   // Cache the features once, unless they are recomputed every epoch.
   std::unique_ptr<FeatureStore> store;
   if (result.budget.cache != CachePlacement::kRecompute) {
-    ASSIGN_OR_RETURN(store, FeatureStore::Create(result.budget.cache, images.size(), run.record,
-                                                 options.spill_dir));
-    std::vector<float> rec(run.record);
+    ASSIGN_OR_RETURN(store, FeatureStore::Create(result.budget.cache, images.size(),
+                                                 run.record_floats, options.spill_dir));
+    std::vector<float> rec(run.record_floats);
     for (size_t first = 0; first < train.size(); first += b) {
       const size_t count = std::min(b, train.size() - first);
       RETURN_IF_ERROR(run.Backbone(train.data() + first, count));
@@ -357,8 +360,8 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
         result.training_macs += plan.backbone_macs * static_cast<int64_t>(count);
       }
       const double progress = (epoch * batches_per_epoch + batch) / total_batches;
-      loss +=
-          run.TrainStep(labels, idx.data() + first, count, LearningRate(options, epoch, progress));
+      loss += run.TrainStep(labels, idx.data() + first, count,
+                            ScheduledLearningRate(options, epoch, progress));
       result.training_macs += 3 * head_macs * static_cast<int64_t>(count);
     }
     result.epoch_loss.push_back(loss / static_cast<double>(batches_per_epoch));

@@ -31,11 +31,11 @@
 #include "graph/graph.h"
 #include "training/exits.h"
 #include "training/feature_store.h"
+#include "training/labels.h"
+#include "training/network.h"
+#include "training/objective.h"
 
 namespace persephonee {
-
-/// A label that says "the user gave none".
-constexpr uint8_t kUnlabelled = 255;
 
 /// The user's images: uint8, NHWC per image, read one at a time as needed.
 class ImageSource {
@@ -64,15 +64,6 @@ class MemoryImageSource : public ImageSource {
 
 /// Images in an IDX file (plain files are read record by record; see base/idx.h).
 StatusOr<std::unique_ptr<ImageSource>> OpenIdxImages(const std::string& path);
-
-/// How the heads learn.
-struct LossOptions {
-  float labelled_weight = 1.0f;         ///< Cross-entropy on the user's labels.
-  float distill_weight = 1.0f;          ///< Distillation on unlabelled samples (0: off).
-  float temperature = 2.0f;             ///< T of the distillation.
-  float pseudo_label_weight = 1.0f;     ///< Cross-entropy on confident teacher labels (0: off).
-  float pseudo_label_threshold = 0.8f;  ///< tau: the teacher's max softmax needed.
-};
 
 enum class OptimizerKind { kSgd, kAdam };
 enum class ScheduleKind { kCosine, kStep, kConstant };
@@ -165,9 +156,36 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
                                         const PersonaliseOptions& options,
                                         const WarmStart* warm = nullptr);
 
+// Shared with fine-tuning (training/finetune.h), so that every method splits, schedules and
+// optimises the same way.
+
+/// A permutation of [0, n) from `seed`; the same on every platform (no std distributions).
+std::vector<size_t> SeededPermutation(size_t n, uint64_t seed);
+
+/// The seeded split of n images into training and held-out (the first floor(fraction n) of
+/// SeededPermutation(n, seed)) that Personalise uses.
+void SplitHoldout(size_t n, double holdout_fraction, uint64_t seed, std::vector<size_t>* train,
+                  std::vector<size_t>* hold);
+
+/// The learning rate in `epoch` (0-based) at `progress` in [0, 1) of all batches.
+float ScheduledLearningRate(const PersonaliseOptions& o, int epoch, double progress);
+
+/// Appends zeroed optimiser state for `params`: per parameter, the SGD momentum, or Adam's m
+/// then v.
+void AddOptimizerState(OptimizerKind kind, const std::vector<ParamRef>& params,
+                       std::vector<std::vector<float>>* state);
+
+/// Updates `params` from their gradients (step counts from 1), with their state starting at
+/// (*state)[*next]; advances *next past it.
+void OptimizerStep(const PersonaliseOptions& o, const std::vector<ParamRef>& params, float lr,
+                   int64_t step, std::vector<std::vector<float>>* state, size_t* next);
+
 /// Resident and peak resident bytes of this process (VmRSS, VmHWM); 0 if unknown.
 size_t CurrentRssBytes();
 size_t PeakRssBytes();
+/// Resets the peak resident set (VmHWM) to the current one, through /proc/self/clear_refs
+/// (Linux 4.0+); false if the kernel refused.
+bool ResetPeakRss();
 
 /// Returns the C heap's free memory to the operating system (glibc's malloc_trim), so that
 /// graphs freed after their weights were packed stop counting as resident.

@@ -34,11 +34,10 @@
 
 #include "base/status.h"
 #include "training/image_transform.h"
+#include "training/labels.h"
 
 namespace persephonee {
 
-/// The label of an on-device sample the user did not label.
-inline constexpr uint8_t kUnlabelled = 255;
 /// Fashion-MNIST has 10 classes.
 inline constexpr int kNumClasses = 10;
 /// The pool users' on-device data is drawn from: Fashion-MNIST training records [50000, 60000).
