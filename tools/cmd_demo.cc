@@ -23,7 +23,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: persephonee demo [--backbone FILE] [--users N] [--first-seed S] [--epochs E]\n"
     "         [--train N] [--test N] [--exits K] [--threads T] [--memory-budget B]\n"
-    "         [--latency-images N] [--data DIR] [--report DIR]\n"
+    "         [--latency-images N] [--backbone-test-images N] [--data DIR] [--report DIR]\n"
     "\n"
     "Personalises early exits of the pretrained Fashion-MNIST backbone for N simulated users\n"
     "(default 20) at 0%, 10% and 100% labels, against the original model, whole-network\n"
@@ -106,6 +106,8 @@ Status Demo(const ParsedArgs& a) {
   ASSIGN_OR_RETURN(int64_t exits, IntFlag(a, "--exits", 4, 1, 16));
   ASSIGN_OR_RETURN(int64_t threads, IntFlag(a, "--threads", 2, 1, 64));
   ASSIGN_OR_RETURN(int64_t latency, IntFlag(a, "--latency-images", 200, 1, 10000));
+  ASSIGN_OR_RETURN(int64_t backbone_test, IntFlag(a, "--backbone-test-images", 10000, 1, 10000));
+  o.backbone_test_images = static_cast<size_t>(backbone_test);
   o.users = static_cast<int>(users);
   o.first_seed = static_cast<uint64_t>(first);
   o.personalise.epochs = static_cast<int>(epochs);
@@ -172,11 +174,12 @@ Status Demo(const ParsedArgs& a) {
 }  // namespace
 
 int RunDemo(const std::vector<std::string>& args) {
-  StatusOr<ParsedArgs> parsed = ParseArgs(
-      args,
-      {"--backbone", "--users", "--first-seed", "--epochs", "--train", "--test", "--exits",
-       "--threads", "--memory-budget", "--latency-images", "--data", "--report"},
-      {});
+  StatusOr<ParsedArgs> parsed =
+      ParseArgs(args,
+                {"--backbone", "--users", "--first-seed", "--epochs", "--train", "--test",
+                 "--exits", "--threads", "--memory-budget", "--latency-images",
+                 "--backbone-test-images", "--data", "--report"},
+                {});
   if (!parsed.ok()) return UsageError("demo", parsed.status().message(), kUsage);
   if (parsed->help) {
     std::fputs(kUsage, stdout);

@@ -153,6 +153,23 @@ Status Personalise(const ParsedArgs& a) {
   std::printf("thresholds:");
   for (float t : cal.thresholds) std::printf(" %.4f", t);
   std::printf("\n");
+  // Each exit's accuracy on the held-out images, estimated without labels, beside the truth
+  // where the user labelled some of them.
+  ASSIGN_OR_RETURN(ExitAccuracyEstimate estimate, EstimateExitAccuracy(obs));
+  std::printf(
+      "held-out accuracy per exit, estimated without labels (agreement with the final "
+      "exit)%s:\n",
+      estimate.num_labelled > 0 ? ", and measured on the labelled ones" : "");
+  for (size_t e = 0; e < estimate.estimated.size(); ++e) {
+    const std::string name = e < plan.exits.size() ? plan.exits[e].name : std::string("final");
+    std::printf("  %-6s %6.2f%% (%6.2f%%)", name.c_str(), 100 * estimate.estimated[e],
+                100 * estimate.agreement[e]);
+    if (estimate.num_labelled > 0) {
+      std::printf("  measured %6.2f%% on %lld", 100 * estimate.labelled[e],
+                  static_cast<long long>(estimate.num_labelled));
+    }
+    std::printf("\n");
+  }
   std::map<std::string, std::string> meta = {
       {"seed", std::to_string(o.seed)},
       {"epochs", std::to_string(o.epochs)},

@@ -243,9 +243,15 @@ StatusOr<DemoResults> RunDemo(const Graph& backbone, const FashionMnist& data,
   results.exit_names.push_back("final");
   const std::vector<int64_t> exit_macs = ExitMacs(plan);
   {
-    std::vector<float> all = Scaled(data.test_images.data);
+    const size_t n = std::min<size_t>(o.backbone_test_images, data.test_labels.data.size());
+    ENSURE(n >= 1, "demo: backbone_test_images must be at least 1");
+    std::vector<uint8_t> pixels(
+        data.test_images.data.begin(),
+        data.test_images.data.begin() + static_cast<std::ptrdiff_t>(n * 784));
+    std::vector<uint8_t> labels(data.test_labels.data.begin(),
+                                data.test_labels.data.begin() + static_cast<std::ptrdiff_t>(n));
     ASSIGN_OR_RETURN(results.backbone_accuracy,
-                     ModelAccuracy(backbone, all, data.test_labels.data, o.threads));
+                     ModelAccuracy(backbone, Scaled(pixels), labels, o.threads));
   }
   const std::string hash = BackboneHash(backbone);
 
@@ -451,7 +457,7 @@ void Summarise(DemoResults* results) {
   }
   for (double f : fractions) {
     std::vector<double> orig, cal, cal_gain, cal_speed, eq_speed, eq_macs, best_gain, within_gain,
-        whole, classifier, cost, memory;
+        within_speed, whole, classifier, cost, memory;
     for (const DemoRun& r : results->runs) {
       if (r.label_fraction != f) continue;
       const double o = r.original.accuracy;
@@ -463,6 +469,7 @@ void Summarise(DemoResults* results) {
       eq_macs.push_back(r.original.mean_macs / r.equal_accuracy.mean_macs);
       best_gain.push_back(100 * (r.best.accuracy - o));
       within_gain.push_back(100 * (r.best_within_original_cost.accuracy - o));
+      within_speed.push_back(r.original.latency_ms / r.best_within_original_cost.latency_ms);
       whole.push_back(100 * r.whole.accuracy);
       classifier.push_back(100 * r.classifier.accuracy);
       cost.push_back(r.whole.train_seconds / r.exits.train_seconds);
@@ -480,6 +487,7 @@ void Summarise(DemoResults* results) {
     s.equal_accuracy_mac_ratio = SpreadOf(eq_macs);
     s.best_gain = SpreadOf(best_gain);
     s.gain_within_original_cost = SpreadOf(within_gain);
+    s.within_original_cost_speedup = SpreadOf(within_speed);
     s.whole_accuracy = SpreadOf(whole);
     s.classifier_accuracy = SpreadOf(classifier);
     s.cost_ratio_whole = SpreadOf(cost);
@@ -492,14 +500,21 @@ void Summarise(DemoResults* results) {
     results->claims.push_back({std::move(fraction), std::move(what), std::move(paper),
                                std::move(target), std::move(measured), met});
   };
-  claim("all", "backbone accuracy on the 10k test split", "-", ">= 92.0%",
-        Fixed("%.2f%%", 100 * results->backbone_accuracy), results->backbone_accuracy >= 0.92);
+  claim("all",
+        results->options.backbone_test_images >= 10000
+            ? "backbone accuracy on the 10k test split"
+            : "backbone accuracy on the first " +
+                  std::to_string(results->options.backbone_test_images) + " test images",
+        "-", ">= 92.0%", Fixed("%.2f%%", 100 * results->backbone_accuracy),
+        results->backbone_accuracy >= 0.92);
   for (const DemoSummary& s : results->summaries) {
     const std::string name = FractionName(s.label_fraction);
     if (s.label_fraction == 0.0) {
-      claim(name, "accuracy gain at no more than the original's MACs (test-set front)", "-",
-            "> 0 points", Fixed("%+.2f points", s.gain_within_original_cost.mean),
-            s.gain_within_original_cost.mean > 0);
+      claim(name, "accuracy gain at no more than the original's MACs (test-set front), latency",
+            "-", "> 0 points, >= 1.00x",
+            Fixed("%+.2f points, %.2fx", s.gain_within_original_cost.mean,
+                  s.within_original_cost_speedup.mean),
+            s.gain_within_original_cost.mean > 0 && s.within_original_cost_speedup.mean >= 1.0);
       claim(name, "accuracy gain at calibrated thresholds, latency no higher", "-",
             "> 0 points, >= 1.00x",
             Fixed("%+.2f points, %.2fx", s.calibrated_gain.mean, s.calibrated_speedup.mean),

@@ -175,6 +175,8 @@ const std::vector<SummaryRow>& SummaryRows() {
        &DemoSummary::best_gain, Unit::kPoints},
       {"gain at <= original MACs (points)", "best at \xE2\x89\xA4 original MACs: gain (points)",
        "gain_within_original_cost", &DemoSummary::gain_within_original_cost, Unit::kPoints},
+      {"  ... its latency speed-up", "best at \xE2\x89\xA4 original MACs: latency speed-up",
+       "within_original_cost_speedup", &DemoSummary::within_original_cost_speedup, Unit::kRatio},
       {"whole-network fine-tuning: accuracy", "whole-network fine-tuning: accuracy",
        "whole_accuracy", &DemoSummary::whole_accuracy, Unit::kPercent},
       {"whole-network: wall time whole/exits", "whole-network: wall time, whole / exits",
