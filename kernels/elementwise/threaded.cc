@@ -7,46 +7,21 @@
 // block of channels and sums every row into it in row order, through config.add_fwd
 // (sum = sum + row), which is the order of operations of both bias_add_bwd kernels (zero, then
 // + row 0, + row 1, ...), so it gives their bits. With no pool, one thread or one tile, the
-// kernel runs once over everything on the calling thread.
+// kernel runs once over everything on the calling thread (see kernels/parallel.h).
 #include <pthreadpool.h>
 
-#include <cassert>
 #include <cstddef>
 #include <cstring>
 
 #include "kernels/elementwise/elementwise.h"
+#include "kernels/parallel.h"
 
 namespace persephonee {
-namespace {
 
 static_assert(kElementwiseTile % 16 == 0 && kBiasChannelTile % 16 == 0,
               "tiles must keep the kernels' 16-float blocks aligned");
 
-bool Serial(pthreadpool_t pool) {
-  return pool == nullptr || pthreadpool_get_threads_count(pool) <= 1;
-}
-
-// Runs body(first, count) over [0, range) in tiles of `tile` on `pool`.
-template <typename Body>
-void ForTiles(pthreadpool_t pool, size_t range, size_t tile, const Body& body) {
-  if (range <= tile || Serial(pool)) {
-    body(size_t{0}, range);
-    return;
-  }
-  pthreadpool_parallelize_1d_tile_1d(
-      pool,
-      [](void* context, size_t first, size_t count) {
-        (*static_cast<const Body*>(context))(first, count);
-      },
-      const_cast<Body*>(&body), range, tile, /*flags=*/0);
-}
-
-}  // namespace
-
-size_t BiasAddRowTile(size_t channels) {
-  if (channels == 0 || channels >= kElementwiseTile) return 1;
-  return (kElementwiseTile + channels - 1) / channels;
-}
+size_t BiasAddRowTile(size_t channels) { return TileItems(channels, kElementwiseTile); }
 
 void f32_bias_add_fwd(size_t rows, size_t channels, const float* input, const float* bias,
                       float* output, pthreadpool_t pool, const ElementwiseConfig& config) {
@@ -57,7 +32,7 @@ void f32_bias_add_fwd(size_t rows, size_t channels, const float* input, const fl
 
 void f32_bias_add_bwd(size_t rows, size_t channels, const float* grad_output, float* grad_bias,
                       pthreadpool_t pool, const ElementwiseConfig& config) {
-  if (channels <= kBiasChannelTile || Serial(pool)) {
+  if (!RunsInTiles(pool, channels, kBiasChannelTile)) {
     config.bias_add_bwd(rows, channels, grad_output, grad_bias);
     return;
   }

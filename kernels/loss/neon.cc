@@ -9,11 +9,13 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/loss/compensated_sum.h"
 #include "kernels/loss/loss.h"
 #include "kernels/loss/neon_math.h"
 
 namespace persephonee {
 
+using loss_internal::CompensatedSum;
 using loss_neon::LaneMask;
 using loss_neon::LoadTail;
 using loss_neon::StoreTail;
@@ -21,22 +23,6 @@ using loss_neon::VexpNonPositive;
 using loss_neon::VlogPositive;
 
 namespace {
-
-// Compensated running sum over the batch (one addition per row).
-class CompensatedSum {
- public:
-  void Add(float x) {
-    const float y = x - carry_;
-    const float t = sum_ + y;
-    carry_ = (t - sum_) - y;
-    sum_ = t;
-  }
-  float value() const { return sum_; }
-
- private:
-  float sum_ = 0.0f;
-  float carry_ = 0.0f;
-};
 
 float RowMax(size_t classes, const float* z) {
   float32x4_t m0 = vdupq_n_f32(-std::numeric_limits<float>::infinity());

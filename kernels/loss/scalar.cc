@@ -13,26 +13,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/loss/compensated_sum.h"
 #include "kernels/loss/loss.h"
 
 namespace persephonee {
 namespace {
 
-// Kahan-compensated sum: the rounding error of each addition is carried into the next.
-class CompensatedSum {
- public:
-  void Add(float x) {
-    const float y = x - carry_;
-    const float t = sum_ + y;
-    carry_ = (t - sum_) - y;
-    sum_ = t;
-  }
-  float value() const { return sum_; }
-
- private:
-  float sum_ = 0.0f;
-  float carry_ = 0.0f;
-};
+using loss_internal::CompensatedSum;
 
 float RowMax(size_t classes, const float* z) {
   float m = z[0];

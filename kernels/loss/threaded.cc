@@ -14,47 +14,21 @@
 #include <cstdint>
 #include <cstdlib>
 
+#include "kernels/loss/compensated_sum.h"
 #include "kernels/loss/loss.h"
+#include "kernels/parallel.h"
 
 namespace persephonee {
 namespace {
+
+using loss_internal::CompensatedSum;
 
 // Logits per task: each costs an exp (and a log for distillation), a few nanoseconds, so this
 // is several microseconds of work, and smaller batches run on the calling thread.
 constexpr size_t kTaskLogits = 2048;
 
-bool Serial(pthreadpool_t pool) {
-  return pool == nullptr || pthreadpool_get_threads_count(pool) <= 1;
-}
-
-// Runs body(first, count) over [0, range) in tiles of `tile` on `pool` (range > tile).
-template <typename Body>
-void ParallelTiles(pthreadpool_t pool, size_t range, size_t tile, const Body& body) {
-  pthreadpool_parallelize_1d_tile_1d(
-      pool,
-      [](void* context, size_t first, size_t count) {
-        (*static_cast<const Body*>(context))(first, count);
-      },
-      const_cast<Body*>(&body), range, tile, /*flags=*/0);
-}
-
-// The kernels' compensated sum (scalar.cc and neon.cc): the same operations in the same order.
-class CompensatedSum {
- public:
-  void Add(float x) {
-    const float y = x - carry_;
-    const float t = sum_ + y;
-    carry_ = (t - sum_) - y;
-    sum_ = t;
-  }
-  float value() const { return sum_; }
-
- private:
-  float sum_ = 0.0f;
-  float carry_ = 0.0f;
-};
-
-// Σ losses[b] in sample order over the samples whose weight is not 0, as the kernels sum.
+// Σ losses[b] in sample order over the samples whose weight is not 0, as the kernels sum them
+// (with the same CompensatedSum).
 float SumLosses(size_t batch, const float* weights, const float* losses) {
   CompensatedSum total;
   for (size_t b = 0; b < batch; ++b) {
@@ -91,19 +65,11 @@ thread_local Scratch tls_losses;
 
 }  // namespace
 
-size_t LossBatchTile(size_t classes) {
-  if (classes == 0 || classes >= kTaskLogits) return 1;
-  return (kTaskLogits + classes - 1) / classes;
-}
+size_t LossBatchTile(size_t classes) { return TileItems(classes, kTaskLogits); }
 
 void f32_softmax(size_t batch, size_t classes, const float* logits, float temperature, float* probs,
                  pthreadpool_t pool, const LossConfig& config) {
-  const size_t tile = LossBatchTile(classes);
-  if (batch <= tile || Serial(pool)) {
-    config.softmax(batch, classes, logits, temperature, probs);
-    return;
-  }
-  ParallelTiles(pool, batch, tile, [&](size_t b, size_t count) {
+  ForTiles(pool, batch, LossBatchTile(classes), [&](size_t b, size_t count) {
     config.softmax(count, classes, logits + b * classes, temperature, probs + b * classes);
   });
 }
@@ -113,13 +79,13 @@ float f32_softmax_xent(size_t batch, size_t classes, const float* logits, const 
                        pthreadpool_t pool, const LossConfig& config) {
   const size_t tile = LossBatchTile(classes);
   float* per_sample = nullptr;
-  if (batch > tile && !Serial(pool)) {
+  if (RunsInTiles(pool, batch, tile)) {
     per_sample = losses != nullptr ? losses : tls_losses.Get(batch);
   }
   if (per_sample == nullptr) {
     return config.xent(batch, classes, logits, labels, weights, grad_scale, losses, grad);
   }
-  ParallelTiles(pool, batch, tile, [&](size_t b, size_t count) {
+  ForTiles(pool, batch, tile, [&](size_t b, size_t count) {
     config.xent(count, classes, logits + b * classes, labels != nullptr ? labels + b : nullptr,
                 weights != nullptr ? weights + b : nullptr, grad_scale, per_sample + b,
                 grad != nullptr ? grad + b * classes : nullptr);
@@ -132,14 +98,14 @@ float f32_softmax_kldiv(size_t batch, size_t classes, const float* logits, const
                         float* grad, pthreadpool_t pool, const LossConfig& config) {
   const size_t tile = LossBatchTile(classes);
   float* per_sample = nullptr;
-  if (batch > tile && !Serial(pool)) {
+  if (RunsInTiles(pool, batch, tile)) {
     per_sample = losses != nullptr ? losses : tls_losses.Get(batch);
   }
   if (per_sample == nullptr) {
     return config.kldiv(batch, classes, logits, targets, temperature, weights, grad_scale, losses,
                         grad);
   }
-  ParallelTiles(pool, batch, tile, [&](size_t b, size_t count) {
+  ForTiles(pool, batch, tile, [&](size_t b, size_t count) {
     config.kldiv(count, classes, logits + b * classes, targets + b * classes, temperature,
                  weights != nullptr ? weights + b : nullptr, grad_scale, per_sample + b,
                  grad != nullptr ? grad + b * classes : nullptr);
@@ -150,12 +116,7 @@ float f32_softmax_kldiv(size_t batch, size_t classes, const float* logits, const
 void f32_softmax_confidence(size_t batch, size_t classes, const float* logits, float* max_prob,
                             float* entropy, int32_t* argmax, pthreadpool_t pool,
                             const LossConfig& config) {
-  const size_t tile = LossBatchTile(classes);
-  if (batch <= tile || Serial(pool)) {
-    config.confidence(batch, classes, logits, max_prob, entropy, argmax);
-    return;
-  }
-  ParallelTiles(pool, batch, tile, [&](size_t b, size_t count) {
+  ForTiles(pool, batch, LossBatchTile(classes), [&](size_t b, size_t count) {
     config.confidence(
         count, classes, logits + b * classes, max_prob != nullptr ? max_prob + b : nullptr,
         entropy != nullptr ? entropy + b : nullptr, argmax != nullptr ? argmax + b : nullptr);

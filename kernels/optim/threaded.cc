@@ -4,35 +4,18 @@
 // weight, gradient and state), so any cut gives the same bits; the tile is a multiple of the
 // NEON kernel's 8-element block, so even which elements take its padded tail is unchanged.
 // With no pool, one thread or one tile, the kernel runs once over the whole array on the
-// calling thread.
+// calling thread (see kernels/parallel.h).
 #include <pthreadpool.h>
 
 #include <cstddef>
 #include <cstdint>
 
 #include "kernels/optim/optim.h"
+#include "kernels/parallel.h"
 
 namespace persephonee {
-namespace {
 
 static_assert(kOptimTile % 8 == 0, "tiles must keep the NEON kernels' 8-element blocks aligned");
-
-// Runs body(first, count) over [0, range) in tiles of `tile` on `pool`.
-template <typename Body>
-void ForTiles(pthreadpool_t pool, size_t range, size_t tile, const Body& body) {
-  if (range <= tile || pool == nullptr || pthreadpool_get_threads_count(pool) <= 1) {
-    body(size_t{0}, range);
-    return;
-  }
-  pthreadpool_parallelize_1d_tile_1d(
-      pool,
-      [](void* context, size_t first, size_t count) {
-        (*static_cast<const Body*>(context))(first, count);
-      },
-      const_cast<Body*>(&body), range, tile, /*flags=*/0);
-}
-
-}  // namespace
 
 void f32_sgd(size_t n, const SgdParams& params, int64_t step, float* weights, const float* grads,
              float* momentum_buf, pthreadpool_t pool, const OptimConfig& config) {

@@ -4,13 +4,15 @@
 // into the image's own plane), so cutting the batch changes no result. The tile is computed
 // from the shape only (about kTaskFloats floats of traffic per task, at least one image), never
 // from the thread count. With no pool, one thread or one tile, the kernel runs once over the
-// whole batch on the calling thread, which gives the same bits with no dispatch cost.
+// whole batch on the calling thread, which gives the same bits with no dispatch cost (see
+// kernels/parallel.h).
 #include <pthreadpool.h>
 
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/parallel.h"
 #include "kernels/pool/pool.h"
 
 namespace persephonee {
@@ -20,21 +22,6 @@ namespace {
 // on the calling thread (waking the pool costs microseconds) and the per-task cost (an atomic
 // operation) stays small.
 constexpr size_t kTaskFloats = 8192;
-
-// Runs body(first, count) over [0, range) in tiles of `tile` on `pool`.
-template <typename Body>
-void ForTiles(pthreadpool_t pool, size_t range, size_t tile, const Body& body) {
-  if (range <= tile || pool == nullptr || pthreadpool_get_threads_count(pool) <= 1) {
-    body(size_t{0}, range);
-    return;
-  }
-  pthreadpool_parallelize_1d_tile_1d(
-      pool,
-      [](void* context, size_t first, size_t count) {
-        (*static_cast<const Body*>(context))(first, count);
-      },
-      const_cast<Body*>(&body), range, tile, /*flags=*/0);
-}
 
 // Floats per image of a 2-D pooling's input and output.
 size_t InImage(const Pool2dShape& s) { return s.in_h * s.in_w * s.channels; }
@@ -50,10 +37,7 @@ Shape Images(const Shape& s, size_t count) {
 
 }  // namespace
 
-size_t PoolBatchTile(size_t floats_per_image) {
-  if (floats_per_image == 0 || floats_per_image >= kTaskFloats) return 1;
-  return (kTaskFloats + floats_per_image - 1) / floats_per_image;
-}
+size_t PoolBatchTile(size_t floats_per_image) { return TileItems(floats_per_image, kTaskFloats); }
 
 void f32_maxpool_fwd(const Pool2dShape& s, const float* input, float* output, int32_t* argmax,
                      pthreadpool_t pool, const PoolConfig& config) {

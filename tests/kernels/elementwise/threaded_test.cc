@@ -9,46 +9,22 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
-#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/elementwise/elementwise.h"
+#include "tests/testing/thread_pools.h"
 
 namespace persephonee {
 namespace {
 
-constexpr size_t kGuard = 5;
-constexpr float kGuardValue = 1234.5f;
-
-using PoolPtr = std::unique_ptr<pthreadpool, decltype(&pthreadpool_destroy)>;
-
-// No pool, then pools of 1, 2 and 3 threads.
-class Pools {
- public:
-  Pools() {
-    for (size_t threads : {1, 2, 3}) {
-      owned_.emplace_back(pthreadpool_create(threads), pthreadpool_destroy);
-      EXPECT_NE(owned_.back().get(), nullptr);
-      EXPECT_EQ(pthreadpool_get_threads_count(owned_.back().get()), threads);
-    }
-  }
-  std::vector<pthreadpool_t> all() const {
-    std::vector<pthreadpool_t> pools = {nullptr};
-    for (const PoolPtr& p : owned_) pools.push_back(p.get());
-    return pools;
-  }
-  static std::string Name(pthreadpool_t pool) {
-    return pool == nullptr ? "no pool"
-                           : std::to_string(pthreadpool_get_threads_count(pool)) + " threads";
-  }
-
- private:
-  std::vector<PoolPtr> owned_;
-};
+using testing_threads::ExpectSameBits;
+using testing_threads::kGuard;
+using testing_threads::kGuardValue;
+using testing_threads::NanOutput;
+using testing_threads::TestPools;
 
 // The scalar kernels, and elementwise_config()'s when they are different.
 std::vector<ElementwiseConfig> Configs() {
@@ -83,25 +59,6 @@ std::vector<float> Input(size_t size, uint32_t seed, bool special = true) {
   return v;
 }
 
-std::vector<float> Output(size_t size) {
-  std::vector<float> v(size + kGuard, std::nanf(""));
-  for (size_t i = size; i < v.size(); ++i) v[i] = kGuardValue;
-  return v;
-}
-
-void ExpectSameBits(const std::vector<float>& got, const std::vector<float>& want,
-                    const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  if (std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0) return;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) {
-      ADD_FAILURE() << what << ": element " << i << " of " << got.size() - kGuard << " is "
-                    << got[i] << ", the single-threaded kernel's is " << want[i];
-      return;
-    }
-  }
-}
-
 // Below, at and above a tile, and several tiles with a partial last one.
 std::vector<size_t> FlatSizes() {
   const size_t t = kElementwiseTile;
@@ -118,7 +75,7 @@ TEST(ElementwiseThreadedTest, TilesDependOnTheSizesOnly) {
 }
 
 TEST(ElementwiseThreadedTest, ReluAndRelu6AreBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   uint32_t seed = 1;
   for (const ElementwiseConfig& config : Configs()) {
     for (size_t n : FlatSizes()) {
@@ -128,13 +85,13 @@ TEST(ElementwiseThreadedTest, ReluAndRelu6AreBitwiseIdenticalForAnyThreadCount) 
       const UnaryBwdFn bwds[] = {config.relu_bwd, config.relu6_bwd};
       for (int op = 0; op < 2; ++op) {
         const std::string name = op == 0 ? "relu" : "relu6";
-        std::vector<float> want_y = Output(n);
+        std::vector<float> want_y = NanOutput(n);
         fwds[op](n, x.data(), want_y.data());
-        std::vector<float> want_dx = Output(n);
+        std::vector<float> want_dx = NanOutput(n);
         bwds[op](n, want_y.data(), dy.data(), want_dx.data());
         for (pthreadpool_t pool : pools.all()) {
-          const std::string what = name + ", " + where + ", " + Pools::Name(pool);
-          std::vector<float> y = Output(n), in_place = x, dx = Output(n), dx_in_place = dy;
+          const std::string what = name + ", " + where + ", " + TestPools::Name(pool);
+          std::vector<float> y = NanOutput(n), in_place = x, dx = NanOutput(n), dx_in_place = dy;
           if (op == 0) {
             f32_relu_fwd(n, x.data(), y.data(), pool, config);
             f32_relu_fwd(n, in_place.data(), in_place.data(), pool, config);
@@ -157,14 +114,14 @@ TEST(ElementwiseThreadedTest, ReluAndRelu6AreBitwiseIdenticalForAnyThreadCount) 
 }
 
 TEST(ElementwiseThreadedTest, AddIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   uint32_t seed = 100;
   for (const ElementwiseConfig& config : Configs()) {
     for (size_t n : FlatSizes()) {
       const std::string where = std::string(config.name) + " n=" + std::to_string(n);
       const std::vector<float> a = Input(n, seed++), b = Input(n, seed++), dy = Input(n, seed++);
       const std::vector<float> held_a = Input(n, seed++), held_b = Input(n, seed++);
-      std::vector<float> want_y = Output(n);
+      std::vector<float> want_y = NanOutput(n);
       config.add_fwd(n, a.data(), b.data(), want_y.data());
       for (bool accumulate : {false, true}) {
         std::vector<float> want_da = held_a, want_db = held_b, want_db_only = held_b;
@@ -172,7 +129,7 @@ TEST(ElementwiseThreadedTest, AddIsBitwiseIdenticalForAnyThreadCount) {
         config.add_bwd(n, dy.data(), nullptr, want_db_only.data(), accumulate);
         for (pthreadpool_t pool : pools.all()) {
           const std::string what =
-              where + (accumulate ? " accumulate, " : ", ") + Pools::Name(pool);
+              where + (accumulate ? " accumulate, " : ", ") + TestPools::Name(pool);
           std::vector<float> da = held_a, db = held_b, db_only = held_b;
           f32_add_bwd(n, dy.data(), da.data(), db.data(), accumulate, pool, config);
           f32_add_bwd(n, dy.data(), nullptr, db_only.data(), accumulate, pool, config);
@@ -182,8 +139,8 @@ TEST(ElementwiseThreadedTest, AddIsBitwiseIdenticalForAnyThreadCount) {
         }
       }
       for (pthreadpool_t pool : pools.all()) {
-        const std::string what = where + ", " + Pools::Name(pool);
-        std::vector<float> y = Output(n), over_a = a, over_b = b;
+        const std::string what = where + ", " + TestPools::Name(pool);
+        std::vector<float> y = NanOutput(n), over_a = a, over_b = b;
         f32_add_fwd(n, a.data(), b.data(), y.data(), pool, config);
         f32_add_fwd(n, over_a.data(), b.data(), over_a.data(), pool, config);
         f32_add_fwd(n, a.data(), over_b.data(), over_b.data(), pool, config);
@@ -196,7 +153,7 @@ TEST(ElementwiseThreadedTest, AddIsBitwiseIdenticalForAnyThreadCount) {
 }
 
 TEST(ElementwiseThreadedTest, BiasAddIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   struct Case {
     size_t rows, channels;
   };
@@ -213,13 +170,13 @@ TEST(ElementwiseThreadedTest, BiasAddIsBitwiseIdenticalForAnyThreadCount) {
       const std::vector<float> x = Input(size, seed++), bias = Input(k.channels, seed++);
       // Finite gradients: a NaN or inf would hide the order of the sums.
       const std::vector<float> dy = Input(size, seed++, /*special=*/false);
-      std::vector<float> want_y = Output(size);
+      std::vector<float> want_y = NanOutput(size);
       config.bias_add_fwd(k.rows, k.channels, x.data(), bias.data(), want_y.data());
-      std::vector<float> want_db = Output(k.channels);
+      std::vector<float> want_db = NanOutput(k.channels);
       config.bias_add_bwd(k.rows, k.channels, dy.data(), want_db.data());
       for (pthreadpool_t pool : pools.all()) {
-        const std::string what = where + ", " + Pools::Name(pool);
-        std::vector<float> y = Output(size), in_place = x, db = Output(k.channels);
+        const std::string what = where + ", " + TestPools::Name(pool);
+        std::vector<float> y = NanOutput(size), in_place = x, db = NanOutput(k.channels);
         f32_bias_add_fwd(k.rows, k.channels, x.data(), bias.data(), y.data(), pool, config);
         f32_bias_add_fwd(k.rows, k.channels, in_place.data(), bias.data(), in_place.data(), pool,
                          config);
@@ -234,15 +191,15 @@ TEST(ElementwiseThreadedTest, BiasAddIsBitwiseIdenticalForAnyThreadCount) {
 
 // The default config is elementwise_config().
 TEST(ElementwiseThreadedTest, DefaultsToTheChosenKernels) {
-  const Pools pools;
+  const TestPools pools;
   const size_t n = 3 * kElementwiseTile + 5;
   const std::vector<float> x = Input(n, 7);
-  std::vector<float> want = Output(n);
+  std::vector<float> want = NanOutput(n);
   elementwise_config().relu6_fwd(n, x.data(), want.data());
   for (pthreadpool_t pool : pools.all()) {
-    std::vector<float> y = Output(n);
+    std::vector<float> y = NanOutput(n);
     f32_relu6_fwd(n, x.data(), y.data(), pool);
-    ExpectSameBits(y, want, "relu6 forward, " + Pools::Name(pool));
+    ExpectSameBits(y, want, "relu6 forward, " + TestPools::Name(pool));
   }
 }
 

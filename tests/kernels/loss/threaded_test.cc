@@ -11,43 +11,20 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/loss/loss.h"
+#include "tests/testing/thread_pools.h"
 
 namespace persephonee {
 namespace {
 
-constexpr size_t kGuard = 5;
-
-using PoolPtr = std::unique_ptr<pthreadpool, decltype(&pthreadpool_destroy)>;
-
-// No pool, then pools of 1, 2 and 3 threads.
-class Pools {
- public:
-  Pools() {
-    for (size_t threads : {1, 2, 3}) {
-      owned_.emplace_back(pthreadpool_create(threads), pthreadpool_destroy);
-      EXPECT_NE(owned_.back().get(), nullptr);
-      EXPECT_EQ(pthreadpool_get_threads_count(owned_.back().get()), threads);
-    }
-  }
-  std::vector<pthreadpool_t> all() const {
-    std::vector<pthreadpool_t> pools = {nullptr};
-    for (const PoolPtr& p : owned_) pools.push_back(p.get());
-    return pools;
-  }
-  static std::string Name(pthreadpool_t pool) {
-    return pool == nullptr ? "no pool"
-                           : std::to_string(pthreadpool_get_threads_count(pool)) + " threads";
-  }
-
- private:
-  std::vector<PoolPtr> owned_;
-};
+using testing_threads::ExpectSameBits;
+using testing_threads::IndexOutput;
+using testing_threads::NanOutput;
+using testing_threads::TestPools;
 
 // The scalar kernels, and loss_config()'s when they are different.
 std::vector<LossConfig> Configs() {
@@ -60,33 +37,6 @@ std::vector<LossConfig> Configs() {
   std::vector<LossConfig> configs = {scalar};
   if (std::string(loss_config().name) != "scalar") configs.push_back(loss_config());
   return configs;
-}
-
-template <typename T>
-std::vector<T> Output(size_t size, T fill, T guard) {
-  std::vector<T> v(size + kGuard, fill);
-  for (size_t i = size; i < v.size(); ++i) v[i] = guard;
-  return v;
-}
-std::vector<float> FloatOutput(size_t size) { return Output(size, std::nanf(""), 1234.5f); }
-
-template <typename T>
-void ExpectSameBits(const std::vector<T>& got, const std::vector<T>& want,
-                    const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  if (std::memcmp(got.data(), want.data(), got.size() * sizeof(T)) == 0) return;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::memcmp(&got[i], &want[i], sizeof(T)) != 0) {
-      ADD_FAILURE() << what << ": element " << i << " of " << got.size() - kGuard << " is "
-                    << got[i] << ", the single-threaded kernel's is " << want[i];
-      return;
-    }
-  }
-}
-
-void ExpectSameBits(float got, float want, const std::string& what) {
-  EXPECT_EQ(std::memcmp(&got, &want, sizeof(float)), 0)
-      << what << ": total " << got << ", the single-threaded kernel's " << want;
 }
 
 // A batch of logits in [-8, 8) (some rows scaled up to ±60), labels, weights with every 5th
@@ -146,35 +96,35 @@ TEST(LossThreadedTest, TilesDependOnTheClassesOnly) {
 }
 
 TEST(LossThreadedTest, SoftmaxAndConfidenceAreBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   uint32_t seed = 1;
   for (const LossConfig& config : Configs()) {
     for (const Case& k : kCases) {
       const Problem p(k.batch, k.classes, seed++);
       const std::string where = std::string(config.name) + " " + p.Describe();
       const size_t n = p.batch * p.classes;
-      std::vector<float> want_probs = FloatOutput(n);
+      std::vector<float> want_probs = NanOutput(n);
       config.softmax(p.batch, p.classes, p.logits.data(), 3.0f, want_probs.data());
-      std::vector<float> want_max = FloatOutput(p.batch), want_entropy = FloatOutput(p.batch);
-      std::vector<int32_t> want_argmax = Output<int32_t>(p.batch, -7, 0x5A5A5A5A);
+      std::vector<float> want_max = NanOutput(p.batch), want_entropy = NanOutput(p.batch);
+      std::vector<int32_t> want_argmax = IndexOutput(p.batch);
       config.confidence(p.batch, p.classes, p.logits.data(), want_max.data(), want_entropy.data(),
                         want_argmax.data());
-      std::vector<float> want_entropy_only = FloatOutput(p.batch);
+      std::vector<float> want_entropy_only = NanOutput(p.batch);
       config.confidence(p.batch, p.classes, p.logits.data(), nullptr, want_entropy_only.data(),
                         nullptr);
       for (pthreadpool_t pool : pools.all()) {
-        const std::string what = where + ", " + Pools::Name(pool);
-        std::vector<float> probs = FloatOutput(n);
+        const std::string what = where + ", " + TestPools::Name(pool);
+        std::vector<float> probs = NanOutput(n);
         f32_softmax(p.batch, p.classes, p.logits.data(), 3.0f, probs.data(), pool, config);
         ExpectSameBits(probs, want_probs, "softmax, " + what);
-        std::vector<float> max_prob = FloatOutput(p.batch), entropy = FloatOutput(p.batch);
-        std::vector<int32_t> argmax = Output<int32_t>(p.batch, -7, 0x5A5A5A5A);
+        std::vector<float> max_prob = NanOutput(p.batch), entropy = NanOutput(p.batch);
+        std::vector<int32_t> argmax = IndexOutput(p.batch);
         f32_softmax_confidence(p.batch, p.classes, p.logits.data(), max_prob.data(), entropy.data(),
                                argmax.data(), pool, config);
         ExpectSameBits(max_prob, want_max, "confidence max_prob, " + what);
         ExpectSameBits(entropy, want_entropy, "confidence entropy, " + what);
         ExpectSameBits(argmax, want_argmax, "confidence argmax, " + what);
-        std::vector<float> entropy_only = FloatOutput(p.batch);
+        std::vector<float> entropy_only = NanOutput(p.batch);
         f32_softmax_confidence(p.batch, p.classes, p.logits.data(), nullptr, entropy_only.data(),
                                nullptr, pool, config);
         ExpectSameBits(entropy_only, want_entropy_only, "confidence entropy alone, " + what);
@@ -184,7 +134,7 @@ TEST(LossThreadedTest, SoftmaxAndConfidenceAreBitwiseIdenticalForAnyThreadCount)
 }
 
 TEST(LossThreadedTest, CrossEntropyIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   uint32_t seed = 100;
   for (const LossConfig& config : Configs()) {
     for (const Case& k : kCases) {
@@ -196,21 +146,21 @@ TEST(LossThreadedTest, CrossEntropyIsBitwiseIdenticalForAnyThreadCount) {
         const float scale = 1.0f / static_cast<float>(p.batch);
         const std::string where = std::string(config.name) + " " + p.Describe() +
                                   (weighted ? " weighted" : " unweighted");
-        std::vector<float> want_losses = FloatOutput(p.batch), want_grad = FloatOutput(n);
+        std::vector<float> want_losses = NanOutput(p.batch), want_grad = NanOutput(n);
         const float want = config.xent(p.batch, p.classes, p.logits.data(), y, w, scale,
                                        want_losses.data(), want_grad.data());
-        std::vector<float> want_grad_only = FloatOutput(n);
+        std::vector<float> want_grad_only = NanOutput(n);
         const float want_no_losses = config.xent(p.batch, p.classes, p.logits.data(), y, w, scale,
                                                  nullptr, want_grad_only.data());
         for (pthreadpool_t pool : pools.all()) {
-          const std::string what = where + ", " + Pools::Name(pool);
-          std::vector<float> losses = FloatOutput(p.batch), grad = FloatOutput(n);
+          const std::string what = where + ", " + TestPools::Name(pool);
+          std::vector<float> losses = NanOutput(p.batch), grad = NanOutput(n);
           ExpectSameBits(f32_softmax_xent(p.batch, p.classes, p.logits.data(), y, w, scale,
                                           losses.data(), grad.data(), pool, config),
                          want, "cross-entropy, " + what);
           ExpectSameBits(losses, want_losses, "cross-entropy losses, " + what);
           ExpectSameBits(grad, want_grad, "cross-entropy gradient, " + what);
-          std::vector<float> grad_only = FloatOutput(n);
+          std::vector<float> grad_only = NanOutput(n);
           ExpectSameBits(f32_softmax_xent(p.batch, p.classes, p.logits.data(), y, w, scale, nullptr,
                                           grad_only.data(), pool, config),
                          want_no_losses, "cross-entropy without losses, " + what);
@@ -225,7 +175,7 @@ TEST(LossThreadedTest, CrossEntropyIsBitwiseIdenticalForAnyThreadCount) {
 }
 
 TEST(LossThreadedTest, DistillationIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   uint32_t seed = 200;
   for (const LossConfig& config : Configs()) {
     for (const Case& k : kCases) {
@@ -236,23 +186,23 @@ TEST(LossThreadedTest, DistillationIsBitwiseIdenticalForAnyThreadCount) {
         const float scale = 0.5f;
         const std::string where = std::string(config.name) + " " + p.Describe() +
                                   (weighted ? " weighted" : " unweighted");
-        std::vector<float> want_losses = FloatOutput(p.batch), want_grad = FloatOutput(n);
+        std::vector<float> want_losses = NanOutput(p.batch), want_grad = NanOutput(n);
         const float want = config.kldiv(p.batch, p.classes, p.logits.data(), p.targets.data(), 2.0f,
                                         w, scale, want_losses.data(), want_grad.data());
-        std::vector<float> want_grad_only = FloatOutput(n);
+        std::vector<float> want_grad_only = NanOutput(n);
         const float want_no_losses =
             config.kldiv(p.batch, p.classes, p.logits.data(), p.targets.data(), 2.0f, w, scale,
                          nullptr, want_grad_only.data());
         for (pthreadpool_t pool : pools.all()) {
-          const std::string what = where + ", " + Pools::Name(pool);
-          std::vector<float> losses = FloatOutput(p.batch), grad = FloatOutput(n);
+          const std::string what = where + ", " + TestPools::Name(pool);
+          std::vector<float> losses = NanOutput(p.batch), grad = NanOutput(n);
           ExpectSameBits(
               f32_softmax_kldiv(p.batch, p.classes, p.logits.data(), p.targets.data(), 2.0f, w,
                                 scale, losses.data(), grad.data(), pool, config),
               want, "distillation, " + what);
           ExpectSameBits(losses, want_losses, "distillation losses, " + what);
           ExpectSameBits(grad, want_grad, "distillation gradient, " + what);
-          std::vector<float> grad_only = FloatOutput(n);
+          std::vector<float> grad_only = NanOutput(n);
           ExpectSameBits(f32_softmax_kldiv(p.batch, p.classes, p.logits.data(), p.targets.data(),
                                            2.0f, w, scale, nullptr, grad_only.data(), pool, config),
                          want_no_losses, "distillation without losses, " + what);
@@ -287,24 +237,24 @@ TEST(LossThreadedTest, PerTileTotalsWouldDiffer) {
 }
 
 TEST(LossThreadedTest, CheckedEntryPointsOnAPool) {
-  const Pools pools;
+  const TestPools pools;
   const Problem p(250, 10, 400);
   const size_t n = p.batch * p.classes;
   const float scale = 1.0f / 250.0f;
   const LossConfig& config = loss_config();
-  std::vector<float> want_losses = FloatOutput(p.batch), want_grad = FloatOutput(n);
+  std::vector<float> want_losses = NanOutput(p.batch), want_grad = NanOutput(n);
   const float want_xent =
       config.xent(p.batch, p.classes, p.logits.data(), p.labels.data(), p.weights.data(), scale,
                   want_losses.data(), want_grad.data());
-  std::vector<float> want_kl_grad = FloatOutput(n);
+  std::vector<float> want_kl_grad = NanOutput(n);
   const float want_kl = config.kldiv(p.batch, p.classes, p.logits.data(), p.targets.data(), 4.0f,
                                      p.weights.data(), scale, nullptr, want_kl_grad.data());
-  std::vector<float> want_probs = FloatOutput(n), want_max = FloatOutput(p.batch);
+  std::vector<float> want_probs = NanOutput(n), want_max = NanOutput(p.batch);
   config.softmax(p.batch, p.classes, p.logits.data(), 1.0f, want_probs.data());
   config.confidence(p.batch, p.classes, p.logits.data(), want_max.data(), nullptr, nullptr);
   for (pthreadpool_t pool : pools.all()) {
-    const std::string what = Pools::Name(pool);
-    std::vector<float> losses = FloatOutput(p.batch), grad = FloatOutput(n);
+    const std::string what = TestPools::Name(pool);
+    std::vector<float> losses = NanOutput(p.batch), grad = NanOutput(n);
     float total = 0.0f;
     ASSERT_TRUE(SoftmaxCrossEntropy(p.batch, p.classes, p.logits.data(), p.labels.data(),
                                     p.weights.data(), scale, losses.data(), grad.data(), &total,
@@ -313,13 +263,13 @@ TEST(LossThreadedTest, CheckedEntryPointsOnAPool) {
     ExpectSameBits(total, want_xent, "SoftmaxCrossEntropy, " + what);
     ExpectSameBits(losses, want_losses, "SoftmaxCrossEntropy losses, " + what);
     ExpectSameBits(grad, want_grad, "SoftmaxCrossEntropy gradient, " + what);
-    std::vector<float> kl_grad = FloatOutput(n);
+    std::vector<float> kl_grad = NanOutput(n);
     ASSERT_TRUE(SoftmaxDistillation(p.batch, p.classes, p.logits.data(), p.targets.data(), 4.0f,
                                     p.weights.data(), scale, nullptr, kl_grad.data(), &total, pool)
                     .ok());
     ExpectSameBits(total, want_kl, "SoftmaxDistillation, " + what);
     ExpectSameBits(kl_grad, want_kl_grad, "SoftmaxDistillation gradient, " + what);
-    std::vector<float> probs = FloatOutput(n), max_prob = FloatOutput(p.batch);
+    std::vector<float> probs = NanOutput(n), max_prob = NanOutput(p.batch);
     ASSERT_TRUE(Softmax(p.batch, p.classes, p.logits.data(), 1.0f, probs.data(), pool).ok());
     ExpectSameBits(probs, want_probs, "Softmax, " + what);
     ASSERT_TRUE(SoftmaxConfidence(p.batch, p.classes, p.logits.data(), max_prob.data(), nullptr,

@@ -6,47 +6,21 @@
 #include <gtest/gtest.h>
 #include <pthreadpool.h>
 
-#include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/optim/optim.h"
+#include "tests/testing/thread_pools.h"
 
 namespace persephonee {
 namespace {
 
-constexpr size_t kGuard = 5;
-constexpr float kGuardValue = 1234.5f;
-
-using PoolPtr = std::unique_ptr<pthreadpool, decltype(&pthreadpool_destroy)>;
-
-// No pool, then pools of 1, 2 and 3 threads.
-class Pools {
- public:
-  Pools() {
-    for (size_t threads : {1, 2, 3}) {
-      owned_.emplace_back(pthreadpool_create(threads), pthreadpool_destroy);
-      EXPECT_NE(owned_.back().get(), nullptr);
-      EXPECT_EQ(pthreadpool_get_threads_count(owned_.back().get()), threads);
-    }
-  }
-  std::vector<pthreadpool_t> all() const {
-    std::vector<pthreadpool_t> pools = {nullptr};
-    for (const PoolPtr& p : owned_) pools.push_back(p.get());
-    return pools;
-  }
-  static std::string Name(pthreadpool_t pool) {
-    return pool == nullptr ? "no pool"
-                           : std::to_string(pthreadpool_get_threads_count(pool)) + " threads";
-  }
-
- private:
-  std::vector<PoolPtr> owned_;
-};
+using testing_threads::ExpectSameBits;
+using testing_threads::kGuard;
+using testing_threads::kGuardValue;
+using testing_threads::TestPools;
 
 // The scalar kernels, and optim_config()'s when they are different.
 std::vector<OptimConfig> Configs() {
@@ -68,19 +42,6 @@ std::vector<float> Random(size_t size, uint32_t seed, float lo, float hi) {
   return v;
 }
 
-void ExpectSameBits(const std::vector<float>& got, const std::vector<float>& want,
-                    const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  if (std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0) return;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) {
-      ADD_FAILURE() << what << ": element " << i << " of " << got.size() - kGuard << " is "
-                    << got[i] << ", the single-threaded kernel's is " << want[i];
-      return;
-    }
-  }
-}
-
 std::vector<size_t> Sizes() {
   const size_t t = kOptimTile;
   return {0, 1, 7, 8, 13, t - 1, t, t + 1, 2 * t + 9, 4 * t + 4101};
@@ -92,7 +53,7 @@ TEST(OptimThreadedTest, TileKeepsTheVectorBlocks) {
 }
 
 TEST(OptimThreadedTest, SgdIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   std::vector<SgdParams> variants(3);
   variants[0].lr = 0.1f;  // Plain: no momentum buffer.
   variants[1].lr = 0.05f;
@@ -119,7 +80,7 @@ TEST(OptimThreadedTest, SgdIsBitwiseIdenticalForAnyThreadCount) {
           config.sgd(n, params, step, want_w.data(), g.data(),
                      momentum ? want_buf.data() : nullptr);
           for (pthreadpool_t pool : pools.all()) {
-            const std::string what = where + ", " + Pools::Name(pool);
+            const std::string what = where + ", " + TestPools::Name(pool);
             std::vector<float> w = w0, buf = buf0;
             f32_sgd(n, params, step, w.data(), g.data(), momentum ? buf.data() : nullptr, pool,
                     config);
@@ -133,7 +94,7 @@ TEST(OptimThreadedTest, SgdIsBitwiseIdenticalForAnyThreadCount) {
 }
 
 TEST(OptimThreadedTest, AdamIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   std::vector<AdamParams> variants(2);
   variants[1].lr = 3e-3f;
   variants[1].beta1 = 0.8f;
@@ -153,7 +114,7 @@ TEST(OptimThreadedTest, AdamIsBitwiseIdenticalForAnyThreadCount) {
           std::vector<float> want_w = w0, want_m = m0, want_v = v0;
           config.adam(n, variants[v], step, want_w.data(), g.data(), want_m.data(), want_v.data());
           for (pthreadpool_t pool : pools.all()) {
-            const std::string what = where + ", " + Pools::Name(pool);
+            const std::string what = where + ", " + TestPools::Name(pool);
             std::vector<float> w = w0, m = m0, sq = v0;
             f32_adam(n, variants[v], step, w.data(), g.data(), m.data(), sq.data(), pool, config);
             ExpectSameBits(w, want_w, "Adam weights, " + what);
@@ -167,7 +128,7 @@ TEST(OptimThreadedTest, AdamIsBitwiseIdenticalForAnyThreadCount) {
 }
 
 TEST(OptimThreadedTest, CheckedStepsOnAPool) {
-  const Pools pools;
+  const TestPools pools;
   const size_t n = 3 * kOptimTile + 11;
   SgdParams sgd;
   sgd.momentum = 0.9f;
@@ -180,7 +141,7 @@ TEST(OptimThreadedTest, CheckedStepsOnAPool) {
   std::vector<float> want_adam_w = w0, want_m = s0, want_v = s0;
   optim_config().adam(n, adam, 2, want_adam_w.data(), g.data(), want_m.data(), want_v.data());
   for (pthreadpool_t pool : pools.all()) {
-    const std::string what = Pools::Name(pool);
+    const std::string what = TestPools::Name(pool);
     std::vector<float> w = w0, buf = s0;
     ASSERT_TRUE(SgdStep(n, sgd, 2, w.data(), g.data(), buf.data(), pool).ok());
     ExpectSameBits(w, want_sgd_w, "SgdStep weights, " + what);

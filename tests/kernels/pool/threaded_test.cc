@@ -6,46 +6,21 @@
 #include <gtest/gtest.h>
 #include <pthreadpool.h>
 
-#include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/pool/pool.h"
+#include "tests/testing/thread_pools.h"
 
 namespace persephonee {
 namespace {
 
-constexpr size_t kGuard = 5;
-
-using PoolPtr = std::unique_ptr<pthreadpool, decltype(&pthreadpool_destroy)>;
-
-// No pool, then pools of 1, 2 and 3 threads.
-class Pools {
- public:
-  Pools() {
-    for (size_t threads : {1, 2, 3}) {
-      owned_.emplace_back(pthreadpool_create(threads), pthreadpool_destroy);
-      EXPECT_NE(owned_.back().get(), nullptr);
-      EXPECT_EQ(pthreadpool_get_threads_count(owned_.back().get()), threads);
-    }
-  }
-  std::vector<pthreadpool_t> all() const {
-    std::vector<pthreadpool_t> pools = {nullptr};
-    for (const PoolPtr& p : owned_) pools.push_back(p.get());
-    return pools;
-  }
-  static std::string Name(pthreadpool_t pool) {
-    return pool == nullptr ? "no pool"
-                           : std::to_string(pthreadpool_get_threads_count(pool)) + " threads";
-  }
-
- private:
-  std::vector<PoolPtr> owned_;
-};
+using testing_threads::ExpectSameBits;
+using testing_threads::IndexOutput;
+using testing_threads::NanOutput;
+using testing_threads::TestPools;
 
 // The scalar kernels, and pool_config()'s when they are different.
 std::vector<PoolConfig> Configs() {
@@ -62,16 +37,6 @@ std::vector<PoolConfig> Configs() {
   return configs;
 }
 
-// `size` elements of `fill` then the guards.
-template <typename T>
-std::vector<T> Buffer(size_t size, T fill, T guard) {
-  std::vector<T> v(size + kGuard, fill);
-  for (size_t i = size; i < v.size(); ++i) v[i] = guard;
-  return v;
-}
-std::vector<float> FloatOutput(size_t size) { return Buffer(size, std::nanf(""), 1234.5f); }
-std::vector<int32_t> IndexOutput(size_t size) { return Buffer<int32_t>(size, -7, 0x5A5A5A5A); }
-
 // Values in steps of 0.25 from a small range, so that max-pool windows hold ties.
 std::vector<float> Random(size_t size, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -79,20 +44,6 @@ std::vector<float> Random(size_t size, uint32_t seed) {
   std::vector<float> v(size);
   for (float& x : v) x = 0.25f * static_cast<float>(dist(rng));
   return v;
-}
-
-template <typename T>
-void ExpectSameBits(const std::vector<T>& got, const std::vector<T>& want,
-                    const std::string& what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  if (std::memcmp(got.data(), want.data(), got.size() * sizeof(T)) == 0) return;
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (std::memcmp(&got[i], &want[i], sizeof(T)) != 0) {
-      ADD_FAILURE() << what << ": element " << i << " of " << got.size() - kGuard << " is "
-                    << got[i] << ", the single-threaded kernel's is " << want[i];
-      return;
-    }
-  }
 }
 
 Pool2dShape Shape2d(size_t batch, size_t h, size_t w, size_t c, size_t k, size_t stride,
@@ -145,31 +96,31 @@ TEST(PoolThreadedTest, TilesDependOnTheShapeOnly) {
 }
 
 TEST(PoolThreadedTest, MaxPoolIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   uint32_t seed = 1;
   for (const PoolConfig& config : Configs()) {
     for (const Pool2dShape& s : Shapes2d()) {
       const std::string where = std::string(config.name) + " " + Describe(s);
       const std::vector<float> x = Random(s.input_size(), seed++);
       const std::vector<float> dy = Random(s.output_size(), seed++);
-      std::vector<float> want_y = FloatOutput(s.output_size());
+      std::vector<float> want_y = NanOutput(s.output_size());
       std::vector<int32_t> want_index = IndexOutput(s.output_size());
       config.maxpool_fwd(s, x.data(), want_y.data(), want_index.data());
-      std::vector<float> want_y_only = FloatOutput(s.output_size());
+      std::vector<float> want_y_only = NanOutput(s.output_size());
       config.maxpool_fwd(s, x.data(), want_y_only.data(), nullptr);
-      std::vector<float> want_dx = FloatOutput(s.input_size());
+      std::vector<float> want_dx = NanOutput(s.input_size());
       config.maxpool_bwd(s, dy.data(), want_index.data(), want_dx.data());
       for (pthreadpool_t pool : pools.all()) {
-        const std::string what = where + ", " + Pools::Name(pool);
-        std::vector<float> y = FloatOutput(s.output_size());
+        const std::string what = where + ", " + TestPools::Name(pool);
+        std::vector<float> y = NanOutput(s.output_size());
         std::vector<int32_t> index = IndexOutput(s.output_size());
         f32_maxpool_fwd(s, x.data(), y.data(), index.data(), pool, config);
         ExpectSameBits(y, want_y, "max forward output, " + what);
         ExpectSameBits(index, want_index, "max forward argmax, " + what);
-        std::vector<float> y_only = FloatOutput(s.output_size());
+        std::vector<float> y_only = NanOutput(s.output_size());
         f32_maxpool_fwd(s, x.data(), y_only.data(), nullptr, pool, config);
         ExpectSameBits(y_only, want_y_only, "max forward without argmax, " + what);
-        std::vector<float> dx = FloatOutput(s.input_size());
+        std::vector<float> dx = NanOutput(s.input_size());
         f32_maxpool_bwd(s, dy.data(), want_index.data(), dx.data(), pool, config);
         ExpectSameBits(dx, want_dx, "max backward, " + what);
       }
@@ -178,23 +129,23 @@ TEST(PoolThreadedTest, MaxPoolIsBitwiseIdenticalForAnyThreadCount) {
 }
 
 TEST(PoolThreadedTest, AvgPoolIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   uint32_t seed = 100;
   for (const PoolConfig& config : Configs()) {
     for (const Pool2dShape& s : Shapes2d()) {
       const std::string where = std::string(config.name) + " " + Describe(s);
       const std::vector<float> x = Random(s.input_size(), seed++);
       const std::vector<float> dy = Random(s.output_size(), seed++);
-      std::vector<float> want_y = FloatOutput(s.output_size());
+      std::vector<float> want_y = NanOutput(s.output_size());
       config.avgpool_fwd(s, x.data(), want_y.data());
-      std::vector<float> want_dx = FloatOutput(s.input_size());
+      std::vector<float> want_dx = NanOutput(s.input_size());
       config.avgpool_bwd(s, dy.data(), want_dx.data());
       for (pthreadpool_t pool : pools.all()) {
-        const std::string what = where + ", " + Pools::Name(pool);
-        std::vector<float> y = FloatOutput(s.output_size());
+        const std::string what = where + ", " + TestPools::Name(pool);
+        std::vector<float> y = NanOutput(s.output_size());
         f32_avgpool_fwd(s, x.data(), y.data(), pool, config);
         ExpectSameBits(y, want_y, "average forward, " + what);
-        std::vector<float> dx = FloatOutput(s.input_size());
+        std::vector<float> dx = NanOutput(s.input_size());
         f32_avgpool_bwd(s, dy.data(), dx.data(), pool, config);
         ExpectSameBits(dx, want_dx, "average backward, " + what);
       }
@@ -203,7 +154,7 @@ TEST(PoolThreadedTest, AvgPoolIsBitwiseIdenticalForAnyThreadCount) {
 }
 
 TEST(PoolThreadedTest, GlobalAvgPoolIsBitwiseIdenticalForAnyThreadCount) {
-  const Pools pools;
+  const TestPools pools;
   struct Case {
     size_t batch, h, w, c;
   };
@@ -225,16 +176,16 @@ TEST(PoolThreadedTest, GlobalAvgPoolIsBitwiseIdenticalForAnyThreadCount) {
                                 std::to_string(k.c);
       const std::vector<float> x = Random(s.input_size(), seed++);
       const std::vector<float> dy = Random(s.output_size(), seed++);
-      std::vector<float> want_y = FloatOutput(s.output_size());
+      std::vector<float> want_y = NanOutput(s.output_size());
       config.gavgpool_fwd(s, x.data(), want_y.data());
-      std::vector<float> want_dx = FloatOutput(s.input_size());
+      std::vector<float> want_dx = NanOutput(s.input_size());
       config.gavgpool_bwd(s, dy.data(), want_dx.data());
       for (pthreadpool_t pool : pools.all()) {
-        const std::string what = where + ", " + Pools::Name(pool);
-        std::vector<float> y = FloatOutput(s.output_size());
+        const std::string what = where + ", " + TestPools::Name(pool);
+        std::vector<float> y = NanOutput(s.output_size());
         f32_gavgpool_fwd(s, x.data(), y.data(), pool, config);
         ExpectSameBits(y, want_y, "global forward, " + what);
-        std::vector<float> dx = FloatOutput(s.input_size());
+        std::vector<float> dx = NanOutput(s.input_size());
         f32_gavgpool_bwd(s, dy.data(), dx.data(), pool, config);
         ExpectSameBits(dx, want_dx, "global backward, " + what);
       }
@@ -245,15 +196,15 @@ TEST(PoolThreadedTest, GlobalAvgPoolIsBitwiseIdenticalForAnyThreadCount) {
 
 // The default config is pool_config().
 TEST(PoolThreadedTest, DefaultsToTheChosenKernels) {
-  const Pools pools;
+  const TestPools pools;
   const Pool2dShape s = Shape2d(7, 17, 13, 9, 3, 2, 1, 1, true);
   const std::vector<float> x = Random(s.input_size(), 7);
-  std::vector<float> want = FloatOutput(s.output_size());
+  std::vector<float> want = NanOutput(s.output_size());
   pool_config().avgpool_fwd(s, x.data(), want.data());
   for (pthreadpool_t pool : pools.all()) {
-    std::vector<float> y = FloatOutput(s.output_size());
+    std::vector<float> y = NanOutput(s.output_size());
     f32_avgpool_fwd(s, x.data(), y.data(), pool);
-    ExpectSameBits(y, want, "average forward, " + Pools::Name(pool));
+    ExpectSameBits(y, want, "average forward, " + TestPools::Name(pool));
   }
 }
 
