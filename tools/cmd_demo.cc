@@ -33,7 +33,8 @@ constexpr const char* kUsage =
     "\n"
     "The backbone (default models/fmnist_resnet.psm) must match the SHA-256 in FILE.sha256;\n"
     "if it does not (or is missing), it is retrained first with the `persephonee pretrain`\n"
-    "arguments recorded in FILE.pretrain, which takes about an hour on one core.\n"
+    "commands recorded in FILE.pretrain (one per line, {out} standing for FILE), which takes\n"
+    "about an hour on one core.\n"
     "--data DIR holds Fashion-MNIST's IDX files (default /usr/share/datasets/fashion-mnist).\n";
 
 std::string FirstToken(const std::string& text) {
@@ -58,22 +59,30 @@ StatusOr<Graph> CheckedBackbone(const std::string& path, std::string* origin) {
   std::printf("backbone %s: %s; retraining it\n", path.c_str(),
               bytes.ok() ? "its SHA-256 does not match the recorded one" : "missing");
   ASSIGN_OR_RETURN(std::string recorded, ReadFile(path + ".pretrain"));
-  std::vector<std::string> args;
-  {
-    std::istringstream in(recorded);
+  // One `pretrain ...` command per line, run in order, each with --out FILE added; "{out}"
+  // stands for FILE (a later step may continue from an earlier one's result).
+  std::istringstream lines(recorded);
+  std::string line;
+  int steps = 0;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> args;
+    std::istringstream in(line);
     std::string word;
-    while (in >> word) args.push_back(word);
+    while (in >> word) args.push_back(word == "{out}" ? path : word);
+    if (args.empty() || args[0][0] == '#') continue;
+    ENSURE(args[0] == "pretrain", path, ".pretrain: every line must be a `pretrain` command, not '",
+           line, "'");
+    args.erase(args.begin());
+    args.push_back("--out");
+    args.push_back(path);
+    std::printf("running: persephonee pretrain");
+    for (const std::string& a : args) std::printf(" %s", a.c_str());
+    std::printf("\n");
+    std::fflush(stdout);
+    ENSURE_CODE(RunPretrain(args) == kExitOk, kInternal, "pretraining the backbone failed");
+    ++steps;
   }
-  ENSURE(!args.empty() && args[0] == "pretrain", path,
-         ".pretrain must hold `pretrain` and its arguments");
-  args.erase(args.begin());
-  args.push_back("--out");
-  args.push_back(path);
-  std::printf("running: persephonee pretrain");
-  for (const std::string& a : args) std::printf(" %s", a.c_str());
-  std::printf("\n");
-  std::fflush(stdout);
-  ENSURE_CODE(RunPretrain(args) == kExitOk, kInternal, "pretraining the backbone failed");
+  ENSURE(steps > 0, path, ".pretrain holds no `pretrain` command");
   ASSIGN_OR_RETURN(bytes, ReadFile(path));
   const std::string got = Sha256Hex(bytes->data(), bytes->size());
   if (got == want) {

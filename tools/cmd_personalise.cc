@@ -1,7 +1,10 @@
 // `persephonee personalise`: train early-exit heads on a user's images and save them.
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <sstream>
 
+#include "base/idx.h"
 #include "tools/commands.h"
 #include "tools/engine_cli.h"
 #include "tools/personalise_cli.h"
@@ -10,6 +13,7 @@
 #include "training/exits.h"
 #include "training/personalisation.h"
 #include "training/personalise.h"
+#include "training/reservoir.h"
 
 namespace persephonee {
 namespace cli {
@@ -21,7 +25,7 @@ constexpr const char* kUsage =
     "         [--batch N] [--threads T] [--cache auto|memory|memory-f16|disk|recompute]\n"
     "         [--optimizer adam|sgd] [--lr X] [--temperature T] [--tau X] [--epsilon X]\n"
     "         [--measure max_softmax|entropy] [--holdout X] [--resume P] [--save-optimizer]\n"
-    "         --out P\n"
+    "         [--reservoir DIR [--reservoir-size N]] --out P\n"
     "\n"
     "Attaches K early exits (default 4, at even fractions of the backbone's FLOPs) to the\n"
     "frozen model M (a model file or zoo:NAME), trains their heads on the user's images (uint8\n"
@@ -32,7 +36,12 @@ constexpr const char* kUsage =
     "the process's peak resident memory: the batch size and the feature cache are chosen to\n"
     "fit it. --resume P continues training a saved personalisation (same exits);\n"
     "--save-optimizer keeps the optimiser's state in the file so a resumed run continues it\n"
-    "exactly (it triples the file's size).\n";
+    "exactly (it triples the file's size).\n"
+    "--reservoir DIR keeps, across runs, a bounded uniform sample of every image ever given\n"
+    "(reservoir sampling: at most --reservoir-size images, default 1000, fixed when DIR is\n"
+    "created; each image seen stays with probability size / seen). This run's images and\n"
+    "labels are offered to it, the heads train on what it then holds, and DIR is saved after\n"
+    "P is written. With --resume, personalisation continues incrementally as images arrive.\n";
 
 std::vector<std::string> Split(const std::string& s) {
   std::vector<std::string> out;
@@ -95,6 +104,30 @@ Status Personalise(const ParsedArgs& a) {
     ASSIGN_OR_RETURN(measure, ParseConfidenceMeasure(v.at("--measure")));
   }
 
+  // With --reservoir, the reservoir is checked before anything heavy is loaded.
+  const bool use_reservoir = v.count("--reservoir") > 0;
+  ENSURE(use_reservoir || !v.count("--reservoir-size"), "--reservoir-size needs --reservoir");
+  ASSIGN_OR_RETURN(int64_t reservoir_size, IntFlag(a, "--reservoir-size", 1000, 1,
+                                                   static_cast<int64_t>(kMaxReservoirCapacity)));
+  std::optional<Reservoir> reservoir;
+  ImageShape new_shape;
+  if (use_reservoir) {
+    const std::string& dir = v.at("--reservoir");
+    StatusOr<Reservoir> loaded = Reservoir::Load(dir);
+    if (loaded.ok()) {
+      ENSURE(
+          !v.count("--reservoir-size") || static_cast<size_t>(reservoir_size) == loaded->capacity(),
+          "--reservoir-size ", reservoir_size, " differs from the capacity ", loaded->capacity(),
+          " of the reservoir in '", dir, "' (a reservoir keeps its size; omit the flag to use it)");
+      reservoir = std::move(loaded).value();
+    } else if (loaded.status().code() != StatusCode::kNotFound) {
+      return loaded.status();
+    }
+    // The image shape from the IDX header (a gzip file is inflated here and again below).
+    ASSIGN_OR_RETURN(IdxReader reader, IdxReader::Open(v.at("--images")));
+    ASSIGN_OR_RETURN(new_shape, ImageShapeFromIdxDims(reader.dims(), v.at("--images")));
+  }
+
   ASSIGN_OR_RETURN(Graph backbone, LoadModelArg(v.at("--model")));
   ASSIGN_OR_RETURN(auto images, OpenIdxImages(v.at("--images")));
   std::vector<uint8_t> labels(images->size(), kUnlabelled);
@@ -131,7 +164,37 @@ Status Personalise(const ParsedArgs& a) {
   std::printf("\n");
   size_t labelled = 0;
   for (uint8_t l : labels) labelled += l != kUnlabelled ? 1 : 0;
-  std::printf("images: %zu (%zu labelled)\n", images->size(), labelled);
+
+  // What the heads train on: this run's images, or the reservoir after they were offered to it.
+  const ImageSource* train_images = images.get();
+  const std::vector<uint8_t>* train_labels = &labels;
+  size_t train_labelled = labelled;
+  std::unique_ptr<ImageSource> reservoir_images;
+  OfferSummary offer;
+  if (use_reservoir) {
+    const std::string& dir = v.at("--reservoir");
+    if (!reservoir.has_value()) {
+      ASSIGN_OR_RETURN(Reservoir created, Reservoir::Create(static_cast<size_t>(reservoir_size),
+                                                            o.seed, new_shape, plan.classes));
+      reservoir = std::move(created);
+    }
+    const ImageShape& held = reservoir->shape();
+    ENSURE(held == new_shape, v.at("--images"), ": images of ", new_shape.height, "x",
+           new_shape.width, "x", new_shape.channels, ", but the reservoir in '", dir, "' holds ",
+           held.height, "x", held.width, "x", held.channels);
+    ENSURE(reservoir->classes() == plan.classes, "the reservoir in '", dir, "' has labels for ",
+           reservoir->classes(), " classes, the model has ", plan.classes);
+    ASSIGN_OR_RETURN(offer, reservoir->Offer(*images, labels));
+    reservoir_images = reservoir->Images();
+    train_images = reservoir_images.get();
+    train_labels = &reservoir->labels();
+    train_labelled = 0;
+    for (uint8_t l : *train_labels) train_labelled += l != kUnlabelled ? 1 : 0;
+    std::printf("images: %zu (%zu labelled), training on the reservoir's %zu (%zu labelled)\n",
+                images->size(), labelled, train_images->size(), train_labelled);
+  } else {
+    std::printf("images: %zu (%zu labelled)\n", images->size(), labelled);
+  }
 
   o.on_epoch = [&](int epoch, double loss, double rate, double left) {
     std::printf("epoch %d/%d  loss %.4f  %.0f samples/s  %.1f s left\n", epoch, o.epochs, loss,
@@ -139,8 +202,8 @@ Status Personalise(const ParsedArgs& a) {
     std::fflush(stdout);
   };
   ASSIGN_OR_RETURN(PersonaliseResult r,
-                   persephonee::Personalise(std::move(backbone), plan, *images, labels, o,
-                                            resume ? &warm : nullptr));
+                   persephonee::Personalise(std::move(backbone), plan, *train_images, *train_labels,
+                                            o, resume ? &warm : nullptr));
   std::printf("plan: %s\n", r.budget.explanation.c_str());
   ASSIGN_OR_RETURN(ExitObservations obs, HeldOutObservations(r, measure));
   ASSIGN_OR_RETURN(CalibrationResult cal, CalibrateThresholds(obs, calibration));
@@ -173,11 +236,15 @@ Status Personalise(const ParsedArgs& a) {
   std::map<std::string, std::string> meta = {
       {"seed", std::to_string(o.seed)},
       {"epochs", std::to_string(o.epochs)},
-      {"samples", std::to_string(images->size())},
-      {"labelled", std::to_string(labelled)},
+      {"samples", std::to_string(train_images->size())},
+      {"labelled", std::to_string(train_labelled)},
       {"model", v.at("--model")},
       {"images", v.at("--images")},
   };
+  if (use_reservoir) {
+    meta["reservoir"] = v.at("--reservoir");
+    meta["reservoir_seen"] = std::to_string(reservoir->seen());
+  }
   ASSIGN_OR_RETURN(Personalisation p,
                    MakePersonalisation(hash, r, o.optimizer, measure, cal.thresholds, meta));
   if (!a.switches.count("--save-optimizer")) p.optimizer.reset();
@@ -185,18 +252,28 @@ Status Personalise(const ParsedArgs& a) {
   ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, SerializePersonalisation(p));
   std::printf("wrote %s (%zu bytes) in %.1f s, peak RSS %.1f MiB\n", v.at("--out").c_str(),
               bytes.size(), r.seconds, PeakRssBytes() / 1048576.0);
+  if (use_reservoir) {
+    // After the personalisation: a run that fails leaves the reservoir as it was, so its images
+    // can be offered again.
+    RETURN_IF_ERROR(reservoir->Save(v.at("--reservoir")));
+    std::printf(
+        "reservoir %s: kept %zu of the %zu new samples, holds %zu of capacity %zu (seen %llu)\n",
+        v.at("--reservoir").c_str(), offer.kept, offer.offered, reservoir->count(),
+        reservoir->capacity(), static_cast<unsigned long long>(reservoir->seen()));
+  }
   return Status::Ok();
 }
 
 }  // namespace
 
 int RunPersonalise(const std::vector<std::string>& args) {
-  StatusOr<ParsedArgs> parsed =
-      ParseArgs(args, {"--model",   "--images",    "--labels",     "--memory-budget", "--epochs",
-                       "--seed",    "--exits",     "--exit-nodes", "--batch",         "--threads",
-                       "--cache",   "--optimizer", "--lr",         "--temperature",   "--tau",
-                       "--epsilon", "--measure",   "--holdout",    "--resume",        "--out"},
-                {});
+  StatusOr<ParsedArgs> parsed = ParseArgs(
+      args,
+      {"--model",  "--images",      "--labels",    "--memory-budget", "--epochs",  "--seed",
+       "--exits",  "--exit-nodes",  "--batch",     "--threads",       "--cache",   "--optimizer",
+       "--lr",     "--temperature", "--tau",       "--epsilon",       "--measure", "--holdout",
+       "--resume", "--out",         "--reservoir", "--reservoir-size"},
+      {"--save-optimizer"});
   if (!parsed.ok()) return UsageError("personalise", parsed.status().message(), kUsage);
   if (parsed->help) {
     std::fputs(kUsage, stdout);
