@@ -1,15 +1,19 @@
 // Personalisation benchmark: whole epochs of on-device head training, timed.
 //
 //   bazel run -c opt //benchmarks:personalise -- --model fmnist_resnet|mobilenet_v2
-//       [--images N] [--epochs E] [--batch B] [--threads T]
+//       [--images N] [--epochs E] [--batch B] [--backbone-batch BB] [--threads T]
 //       [--cache auto|memory|memory-f16|disk|recompute] [--seed S] [--model-seed M]
 //       [--holdout F] [--memory-budget B] [--images-idx FILE --labels-idx FILE]
-//       [--dump-dir DIR]
+//       [--dump-dir DIR] [--backbone-file FILE]
+//       [--sweep-backbone-batch 1,2,4,8,16,32 [--rounds R]]
+//       [--compare-caches memory,memory-f16]
 //
 // What it does, in order:
-//   1. Builds the zoo model with weights from --model-seed (default 1), optimises it as the
-//      engine runs it and places 4 exits at even fractions of its FLOPs (EvenFractions(4)),
-//      with the default heads (1x1 conv + ReLU, global average pool, fully connected).
+//   1. Builds the zoo model with weights from --model-seed (default 1), or loads
+//      --backbone-file (a model file of the same network, e.g. one `persephonee pretrain`
+//      trained), optimises it as the engine runs it and places 4 exits at even fractions of its
+//      FLOPs (EvenFractions(4)), with the default heads (1x1 conv + ReLU, global average pool,
+//      fully connected).
 //   2. Takes N images with a label each: --images-idx / --labels-idx (uint8 IDX, plain or gzip;
 //      a plain file holding exactly N images is read from disk as training needs it, as a phone
 //      would; otherwise the first N records are read into memory); else for fmnist_resnet the
@@ -23,8 +27,20 @@
 //      images train; the calibration part is not what is measured) and a memory budget that
 //      does not constrain the batch (default 8G; --memory-budget to constrain it), then prints
 //      each epoch, the median epoch time, the one-off part (optimising, packing, filling the
-//      feature cache), the total, the planner's choice and the process's peak RSS (VmHWM, read
-//      at the end). The last line, "result ...", is key=value pairs for scripts.
+//      feature cache), the feature cache's fill alone (images per second at the backbone batch,
+//      --backbone-batch, 0 for the planner's default), the total, the planner's choice and the
+//      process's peak RSS (VmHWM, read at the end). The last line, "result ...", is key=value pairs
+//      for scripts.
+//
+// Two other measurements replace step 4:
+//   --sweep-backbone-batch: the feature cache's fill time per image at each backbone batch
+//      listed, one epoch per run, R rounds (default 5) interleaving the batches, so that a
+//      noisy machine slows them alike; prints the minimum and median over the rounds and the
+//      ratio of each minimum to the last batch's. The training results are the same for every
+//      backbone batch; this is what chooses kDefaultBackboneBatch.
+//   --compare-caches: personalises once per cache placement listed (forced), with the held-out
+//      fraction --holdout (which must be above 0), and prints every exit's held-out accuracy
+//      under each, e.g. float32 against float16 features.
 //
 // A plain program rather than a Google Benchmark: it times whole epochs, each once.
 #include "training/personalise.h"
@@ -62,23 +78,39 @@ constexpr int kSyntheticClasses = 10;
 
 constexpr char kUsage[] =
     "usage: personalise --model fmnist_resnet|mobilenet_v2 [--images N] [--epochs E]\n"
-    "         [--batch B] [--threads T] [--cache auto|memory|memory-f16|disk|recompute]\n"
+    "         [--batch B] [--backbone-batch BB] [--threads T]\n"
+    "         [--cache auto|memory|memory-f16|disk|recompute]\n"
     "         [--seed S] [--model-seed M] [--holdout F] [--memory-budget B]\n"
-    "         [--images-idx FILE --labels-idx FILE] [--dump-dir DIR]\n";
+    "         [--images-idx FILE --labels-idx FILE] [--dump-dir DIR] [--backbone-file FILE]\n"
+    "         [--sweep-backbone-batch 1,2,4,8,16,32 [--rounds R]]\n"
+    "         [--compare-caches memory,memory-f16]\n";
 
 struct Args {
   std::string model;
   size_t images = 0;  // 0: the default for the data source
   int epochs = 10;
   int batch = 32;
+  int backbone_batch = 0;  // 0: the planner's default
   int threads = 1;
   std::string cache = "auto";
   uint64_t seed = 1;
   uint64_t model_seed = 1;
   double holdout = 0.0;
   size_t memory_budget = size_t{8} << 30;
-  std::string images_idx, labels_idx, dump_dir;
+  std::string images_idx, labels_idx, dump_dir, backbone_file;
+  std::vector<int> sweep;  // backbone batches to time the cache fill at
+  int rounds = 5;
+  std::vector<CachePlacement> compare;  // caches to compare the held-out accuracy under
 };
+
+// "a,b,c" as a list.
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(item);
+  return out;
+}
 
 StatusOr<int64_t> ParseInt(const std::string& flag, const std::string& text, int64_t lo,
                            int64_t hi) {
@@ -122,6 +154,9 @@ StatusOr<Args> ParseArgs(int argc, char** argv) {
     } else if (flag == "--batch") {
       ASSIGN_OR_RETURN(const int64_t n, ParseInt(flag, v, 1, 4096));
       a.batch = static_cast<int>(n);
+    } else if (flag == "--backbone-batch") {
+      ASSIGN_OR_RETURN(const int64_t n, ParseInt(flag, v, 0, 4096));
+      a.backbone_batch = static_cast<int>(n);
     } else if (flag == "--threads") {
       ASSIGN_OR_RETURN(const int64_t n, ParseInt(flag, v, 1, 256));
       a.threads = static_cast<int>(n);
@@ -147,6 +182,21 @@ StatusOr<Args> ParseArgs(int argc, char** argv) {
       a.labels_idx = v;
     } else if (flag == "--dump-dir") {
       a.dump_dir = v;
+    } else if (flag == "--backbone-file") {
+      a.backbone_file = v;
+    } else if (flag == "--sweep-backbone-batch") {
+      for (const std::string& item : SplitCommas(v)) {
+        ASSIGN_OR_RETURN(const int64_t n, ParseInt(flag, item, 1, 4096));
+        a.sweep.push_back(static_cast<int>(n));
+      }
+    } else if (flag == "--rounds") {
+      ASSIGN_OR_RETURN(const int64_t n, ParseInt(flag, v, 1, 1000));
+      a.rounds = static_cast<int>(n);
+    } else if (flag == "--compare-caches") {
+      for (const std::string& item : SplitCommas(v)) {
+        ASSIGN_OR_RETURN(CachePlacement c, ParseCachePlacement(item));
+        a.compare.push_back(c);
+      }
     } else {
       return Error(StatusCode::kInvalidArgument, "unknown flag '", flag, "'\n", kUsage);
     }
@@ -156,6 +206,10 @@ StatusOr<Args> ParseArgs(int argc, char** argv) {
   ENSURE(a.images_idx.empty() == a.labels_idx.empty(), "--images-idx and --labels-idx go together");
   ENSURE(a.dump_dir.empty() || a.holdout == 0.0,
          "--dump-dir needs --holdout 0: the peer trains on every image");
+  ENSURE(a.sweep.empty() || a.compare.empty(),
+         "--sweep-backbone-batch and --compare-caches are separate runs");
+  ENSURE(a.compare.empty() || a.holdout > 0.0,
+         "--compare-caches needs --holdout above 0: the accuracy is measured on held-out images");
   return a;
 }
 
@@ -283,7 +337,9 @@ Status WriteSetup(const std::string& dir, const Args& a, const ExitPlan& plan, c
     << ",\n  \"train\": \"all images (holdout 0: no held-out part)\",\n  \"train_samples\": "
     << r.train_samples << ",\n  \"labelled_samples\": " << r.labelled_samples
     << ",\n  \"epochs\": " << o.epochs << ",\n  \"requested_batch\": " << o.batch
-    << ",\n  \"batch\": " << r.budget.batch << ",\n  \"last_batch\": \"partial (not dropped)\""
+    << ",\n  \"batch\": " << r.budget.batch
+    << ",\n  \"backbone_batch\": " << r.budget.backbone_batch
+    << ",\n  \"last_batch\": \"partial (not dropped)\""
     << ",\n  \"threads\": " << o.threads << ",\n  \"seed\": " << o.seed
     << ",\n  \"optimizer\": {\"kind\": \"adam\", \"lr\": " << o.learning_rate
     << ", \"betas\": [0.9, 0.999], \"eps\": 1e-08, \"weight_decay\": " << o.weight_decay
@@ -308,9 +364,84 @@ double Median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+// --sweep-backbone-batch: the cache fill's seconds per image at each backbone batch.
+Status SweepBackboneBatch(const Args& a, const Graph& backbone, const ExitPlan& plan,
+                          const Data& data, PersonaliseOptions o) {
+  o.epochs = 1;
+  o.on_epoch = nullptr;
+  ENSURE(o.cache != CachePlacement::kRecompute || !o.force_cache,
+         "--sweep-backbone-batch: recompute fills no cache");
+  std::vector<std::vector<double>> per_image(a.sweep.size());
+  for (int round = 0; round < a.rounds; ++round) {
+    for (size_t i = 0; i < a.sweep.size(); ++i) {
+      o.backbone_batch = a.sweep[i];
+      ASSIGN_OR_RETURN(PersonaliseResult r,
+                       Personalise(backbone, plan, *data.images, data.labels, o));
+      ENSURE(r.budget.backbone_batch == a.sweep[i], "--sweep-backbone-batch: the planner ran ",
+             r.budget.backbone_batch, " images per pass for ", a.sweep[i], " (batch ",
+             r.budget.batch, ")");
+      per_image[i].push_back(r.cache_seconds / static_cast<double>(r.train_samples));
+    }
+  }
+  const double last = *std::min_element(per_image.back().begin(), per_image.back().end());
+  std::printf("feature cache fill, %s, %zu images, %d rounds, %d thread(s):\n", a.model.c_str(),
+              data.images->size(), a.rounds, a.threads);
+  for (size_t i = 0; i < a.sweep.size(); ++i) {
+    const double best = *std::min_element(per_image[i].begin(), per_image[i].end());
+    std::printf(
+        "  backbone batch %3d: %8.3f ms per image (min), %8.3f (median); min / min at %d: "
+        "%.3f\n",
+        a.sweep[i], best * 1e3, Median(per_image[i]) * 1e3, a.sweep.back(), best / last);
+  }
+  return Status::Ok();
+}
+
+// --compare-caches: every exit's held-out accuracy with the features cached each way.
+Status CompareCaches(const Args& a, const Graph& backbone, const ExitPlan& plan, const Data& data,
+                     PersonaliseOptions o) {
+  o.on_epoch = nullptr;
+  o.force_cache = true;
+  std::vector<std::vector<double>> accuracy;
+  size_t held = 0;
+  for (CachePlacement c : a.compare) {
+    o.cache = c;
+    ASSIGN_OR_RETURN(PersonaliseResult r,
+                     Personalise(backbone, plan, *data.images, data.labels, o));
+    const HeldOut& h = r.held_out;
+    const size_t exits = static_cast<size_t>(h.num_exits);
+    held = h.labels.size();
+    ENSURE(held > 0, "--compare-caches: no held-out images");
+    accuracy.emplace_back();
+    for (size_t e = 0; e < exits; ++e) {
+      size_t right = 0;
+      for (size_t i = 0; i < held; ++i) right += h.prediction[i * exits + e] == h.labels[i];
+      accuracy.back().push_back(100.0 * static_cast<double>(right) / static_cast<double>(held));
+    }
+    std::printf("cache %s: trained on %zu images, loss %.4f -> %.4f\n", CachePlacementName(c),
+                r.train_samples, r.epoch_loss.front(), r.epoch_loss.back());
+  }
+  std::printf("held-out accuracy (%zu images, %s, %d epochs, batch %d):\n", held,
+              a.backbone_file.empty() ? "zoo weights" : a.backbone_file.c_str(), o.epochs, o.batch);
+  for (size_t e = 0; e < accuracy[0].size(); ++e) {
+    std::printf("  %-22s", e + 1 == accuracy[0].size() ? "final exit (backbone)"
+                                                       : ("exit" + std::to_string(e + 1)).c_str());
+    for (size_t c = 0; c < a.compare.size(); ++c) {
+      std::printf("  %s %5.1f%%", CachePlacementName(a.compare[c]), accuracy[c][e]);
+      if (c > 0) std::printf(" (%+.1f)", accuracy[c][e] - accuracy[0][e]);
+    }
+    std::printf("\n");
+  }
+  return Status::Ok();
+}
+
 Status Main(int argc, char** argv) {
   ASSIGN_OR_RETURN(const Args a, ParseArgs(argc, argv));
-  ASSIGN_OR_RETURN(Graph backbone, BuildZooModel(a.model, a.model_seed));
+  Graph backbone;
+  if (a.backbone_file.empty()) {
+    ASSIGN_OR_RETURN(backbone, BuildZooModel(a.model, a.model_seed));
+  } else {
+    ASSIGN_OR_RETURN(backbone, LoadGraph(a.backbone_file));
+  }
   const Shape input_shape = backbone.tensor(backbone.inputs().at(0)).shape;
   const size_t image_bytes = static_cast<size_t>(NumElements(input_shape));
   ExitPlan plan;
@@ -327,6 +458,7 @@ Status Main(int argc, char** argv) {
   PersonaliseOptions o;
   o.epochs = a.epochs;
   o.batch = a.batch;
+  o.backbone_batch = a.backbone_batch;
   o.seed = a.seed;
   o.threads = a.threads;
   o.holdout_fraction = a.holdout;
@@ -354,6 +486,9 @@ Status Main(int argc, char** argv) {
                 a.dump_dir.c_str());
   }
 
+  if (!a.sweep.empty()) return SweepBackboneBatch(a, backbone, plan, data, o);
+  if (!a.compare.empty()) return CompareCaches(a, backbone, plan, data, o);
+
   const auto start = std::chrono::steady_clock::now();
   ASSIGN_OR_RETURN(PersonaliseResult r,
                    Personalise(std::move(backbone), plan, *data.images, data.labels, o));
@@ -377,16 +512,20 @@ Status Main(int argc, char** argv) {
       "one-off (optimise, pack, fill the feature cache): %.4f s; total %.4f s; "
       "per epoch over the run: %.4f s\n",
       total - epochs_sum, total, total / a.epochs);
+  if (r.cache_seconds > 0) {
+    std::printf("feature cache fill: %.4f s, %.1f images/s at backbone batch %d\n", r.cache_seconds,
+                r.train_samples / r.cache_seconds, r.budget.backbone_batch);
+  }
   std::printf("loss: first epoch %.4f, last %.4f; training %.2f GMACs\n", r.epoch_loss.front(),
               r.epoch_loss.back(), r.training_macs * 1e-9);
   std::printf("peak RSS: %.1f MiB (VmHWM)\n", peak_mib);
   std::printf(
-      "result model=%s images=%zu epochs=%d batch=%d threads=%d cache=%s "
-      "epoch_median_s=%.6f total_s=%.6f per_epoch_total_s=%.6f peak_rss_mib=%.1f "
-      "loss_first=%.6f loss_last=%.6f\n",
-      a.model.c_str(), data.images->size(), a.epochs, r.budget.batch, a.threads,
-      CachePlacementName(r.budget.cache), median, total, total / a.epochs, peak_mib,
-      r.epoch_loss.front(), r.epoch_loss.back());
+      "result model=%s images=%zu epochs=%d batch=%d backbone_batch=%d threads=%d cache=%s "
+      "epoch_median_s=%.6f total_s=%.6f per_epoch_total_s=%.6f cache_fill_s=%.6f "
+      "peak_rss_mib=%.1f loss_first=%.6f loss_last=%.6f\n",
+      a.model.c_str(), data.images->size(), a.epochs, r.budget.batch, r.budget.backbone_batch,
+      a.threads, CachePlacementName(r.budget.cache), median, total, total / a.epochs,
+      r.cache_seconds, peak_mib, r.epoch_loss.front(), r.epoch_loss.back());
   return Status::Ok();
 }
 

@@ -61,7 +61,8 @@ struct Run {
   std::vector<size_t> offsets;     // in a record, same order
   size_t record_floats = 0;        // floats per cached record: every exit, then the logits
   int classes = 0;
-  int batch = 0;
+  int batch = 0;           // the heads' training batch
+  int backbone_batch = 0;  // images per backbone pass (the engine's batch), at most `batch`
   std::vector<uint8_t> pixels;
   std::vector<std::unique_ptr<Network>> heads;
   std::vector<std::vector<float>> state;  // per head parameter: momentum, or m then v
@@ -73,11 +74,12 @@ struct Run {
   std::vector<uint8_t> batch_labels;
   std::unique_ptr<Objective> objective;
 
-  // Runs the backbone on images idx[0..count) and copies what the exits need into `features`.
+  // Runs the backbone on images idx[0..count), count <= backbone_batch, and copies what the
+  // exits need into `features`.
   Status Backbone(const size_t* idx, size_t count) {
     const size_t image = images->image_bytes();
     float* in = engine->input();
-    for (size_t i = 0; i < static_cast<size_t>(batch); ++i) {
+    for (size_t i = 0; i < static_cast<size_t>(backbone_batch); ++i) {
       if (i < count) {
         RETURN_IF_ERROR(images->Read(idx[i], pixels.data()));
         for (size_t p = 0; p < image; ++p) in[i * image + p] = pixels[p] * (1.0f / 255.0f);
@@ -92,10 +94,11 @@ struct Run {
     return Status::Ok();
   }
 
-  Status LoadFromStore(const FeatureStore& store, const size_t* idx, size_t count) {
+  // Copies records slot[0..count) of the store into `features`.
+  Status LoadFromStore(const FeatureStore& store, const size_t* slot, size_t count) {
     std::vector<float>& rec = record;
     for (size_t i = 0; i < count; ++i) {
-      RETURN_IF_ERROR(store.Read(idx[i], rec.data()));
+      RETURN_IF_ERROR(store.Read(slot[i], rec.data()));
       for (size_t k = 0; k < sizes.size(); ++k) {
         std::memcpy(features[k].data() + i * sizes[k], rec.data() + offsets[k],
                     sizes[k] * sizeof(float));
@@ -260,9 +263,13 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
   run.images = &images;
   run.options = &options;
   run.batch = result.budget.batch;
+  run.backbone_batch = result.budget.backbone_batch;
+  ENSURE_CODE(run.backbone_batch >= 1 && run.backbone_batch <= run.batch, kInternal,
+              "personalise: the planner chose backbone batch ", run.backbone_batch, " for batch ",
+              run.batch);
   run.classes = plan.classes;
   EngineOptions eo;
-  eo.batch = run.batch;
+  eo.batch = run.backbone_batch;
   eo.threads = options.threads;
   eo.optimize = false;  // done above
   for (const ExitPoint& e : plan.exits) eo.keep.push_back(e.tensor);
@@ -275,7 +282,7 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
     run.kept.push_back(p);
     run.offsets.push_back(run.record_floats);
     run.sizes.push_back(
-        static_cast<size_t>(NumElements(run.engine->graph().tensor(t).shape) / run.batch));
+        static_cast<size_t>(NumElements(run.engine->graph().tensor(t).shape) / run.backbone_batch));
     run.record_floats += run.sizes.back();
   }
   ENSURE(run.sizes.back() == static_cast<size_t>(plan.classes), "personalise: the backbone's '",
@@ -307,6 +314,7 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
   }
 
   const size_t b = static_cast<size_t>(run.batch);
+  const size_t bb = static_cast<size_t>(run.backbone_batch);
   const size_t k = static_cast<size_t>(plan.classes);
   run.pixels.resize(image);
   for (size_t s : run.sizes) run.features.emplace_back(b * s);
@@ -321,24 +329,27 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
   int64_t head_macs = 0;
   for (const ExitPoint& e : plan.exits) head_macs += e.head_macs;
 
-  // Cache the features once, unless they are recomputed every epoch.
+  // Cache the features once, unless they are recomputed every epoch: record j holds training
+  // image train[j], filled backbone_batch images at a time.
   std::unique_ptr<FeatureStore> store;
   if (result.budget.cache != CachePlacement::kRecompute) {
-    ASSIGN_OR_RETURN(store, FeatureStore::Create(result.budget.cache, images.size(),
+    const Clock::time_point fill_start = Clock::now();
+    ASSIGN_OR_RETURN(store, FeatureStore::Create(result.budget.cache, train.size(),
                                                  run.record_floats, options.spill_dir));
-    std::vector<float> rec(run.record_floats);
-    for (size_t first = 0; first < train.size(); first += b) {
-      const size_t count = std::min(b, train.size() - first);
+    std::vector<float>& rec = run.record;
+    for (size_t first = 0; first < train.size(); first += bb) {
+      const size_t count = std::min(bb, train.size() - first);
       RETURN_IF_ERROR(run.Backbone(train.data() + first, count));
       for (size_t i = 0; i < count; ++i) {
         for (size_t f = 0; f < run.sizes.size(); ++f) {
           std::memcpy(rec.data() + run.offsets[f], run.features[f].data() + i * run.sizes[f],
                       run.sizes[f] * sizeof(float));
         }
-        RETURN_IF_ERROR(store->Write(train[first + i], rec.data()));
+        RETURN_IF_ERROR(store->Write(first + i, rec.data()));
       }
     }
     result.training_macs += plan.backbone_macs * static_cast<int64_t>(train.size());
+    result.cache_seconds = Seconds(fill_start);
   }
 
   const size_t batches_per_epoch = (train.size() + b - 1) / b;
@@ -354,7 +365,7 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
       const size_t first = batch * b;
       const size_t count = std::min(b, idx.size() - first);
       if (store) {
-        RETURN_IF_ERROR(run.LoadFromStore(*store, idx.data() + first, count));
+        RETURN_IF_ERROR(run.LoadFromStore(*store, perm.data() + first, count));
       } else {
         RETURN_IF_ERROR(run.Backbone(idx.data() + first, count));
         result.training_macs += plan.backbone_macs * static_cast<int64_t>(count);
@@ -381,8 +392,8 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
   HeldOut& out = result.held_out;
   out.num_exits = static_cast<int>(plan.exits.size()) + 1;
   const size_t exits = static_cast<size_t>(out.num_exits);
-  for (size_t first = 0; first < hold.size(); first += b) {
-    const size_t count = std::min(b, hold.size() - first);
+  for (size_t first = 0; first < hold.size(); first += bb) {
+    const size_t count = std::min(bb, hold.size() - first);
     RETURN_IF_ERROR(run.Backbone(hold.data() + first, count));
     std::vector<int32_t> pred(count * exits);
     std::vector<float> conf(count * exits), ent(count * exits);

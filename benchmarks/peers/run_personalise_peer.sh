@@ -14,7 +14,8 @@
 #      recomputes the backbone every epoch, takes about a minute and a half per run on one
 #      thread); holdout 0 (every image trains), batch 32, 4 exits, 10 epochs;
 #   2. --repeats times, alternating the order: the engine (memory budget 8G, so the batch is not
-#      constrained; the planner picks the cache), the engine with each cache of --caches forced
+#      constrained; the planner picks the cache and the backbone batch, the images per backbone
+#      pass while the cache fills, which may be smaller than the heads' batch), the engine with each cache of --caches forced
 #      (recompute: the backbone runs every epoch, as in PyTorch, which shows how much of the
 #      speed-up is the feature cache; disk: the features in an unlinked file, served by the
 #      page cache, which is not counted in RSS), and torch_personalise.py on the same dump, all
@@ -25,7 +26,8 @@
 # Each process reports its own peak RSS (VmHWM, which exec resets). Prints per model the
 # medians over the repeats of each side's median epoch time, of its time per epoch over the
 # whole run (total / epochs, so the engine's one-off feature-cache fill is included), of its
-# peak RSS, and the medians of the per-repeat ratios, with the targets: the engine at least 3x
+# peak RSS, and the medians of the per-repeat ratios, with the targets. The engine's rows show
+# "batch B/BB": the heads' batch and the backbone batch: the engine at least 3x
 # faster per epoch over 10 epochs and at most 1/4 of PyTorch's peak RSS.
 set -euo pipefail
 
@@ -153,7 +155,8 @@ for model in dict.fromkeys(m for m, _ in runs):
     for label in dict.fromkeys(l for p in pairs for l in p):
         r = next(iter(runs[(model, label)].values()))
         cache = f", cache {r['cache']}" if "cache" in r else ""
-        print(f"  {label:<24} batch {r['batch']:>2}{cache:<19} epoch median "
+        batch = r["batch"] + (f"/{r['backbone_batch']}" if "backbone_batch" in r else "")
+        print(f"  {label:<24} batch {batch:>5}{cache:<19} epoch median "
               f"{med(model, label, 'epoch_median_s'):8.4f} s  per epoch over the run "
               f"{med(model, label, 'per_epoch_total_s'):8.4f} s  peak RSS "
               f"{med(model, label, 'peak_rss_mib'):7.1f} MiB  loss {r['loss_first'][:6]} -> "
