@@ -28,7 +28,7 @@ constexpr const char* kUsage =
     "Personalises early exits of the pretrained Fashion-MNIST backbone for N simulated users\n"
     "(default 20) at 0%, 10% and 100% labels, against the original model, whole-network\n"
     "fine-tuning and final-classifier fine-tuning with the same objective, data and epochs\n"
-    "(default 10), and prints a table beside the PersEPhonEE paper's claims, each marked MET or\n"
+    "(default 5), and prints a table beside the PersEPhonEE paper's claims, each marked MET or\n"
     "NOT MET. --report DIR writes DIR/index.html (plots) and DIR/results.json.\n"
     "\n"
     "The backbone (default models/fmnist_resnet.psm) must match the SHA-256 in FILE.sha256;\n"
@@ -109,7 +109,7 @@ Status Demo(const ParsedArgs& a) {
   DemoOptions o;
   ASSIGN_OR_RETURN(int64_t users, IntFlag(a, "--users", 20, 1, 1000));
   ASSIGN_OR_RETURN(int64_t first, IntFlag(a, "--first-seed", 1, 0, INT32_MAX));
-  ASSIGN_OR_RETURN(int64_t epochs, IntFlag(a, "--epochs", 10, 1, 1000));
+  ASSIGN_OR_RETURN(int64_t epochs, IntFlag(a, "--epochs", 5, 1, 1000));
   ASSIGN_OR_RETURN(int64_t train, IntFlag(a, "--train", 500, 10, 10000));
   ASSIGN_OR_RETURN(int64_t test, IntFlag(a, "--test", 500, 10, 10000));
   ASSIGN_OR_RETURN(int64_t exits, IntFlag(a, "--exits", 4, 1, 16));

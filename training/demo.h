@@ -52,8 +52,14 @@ struct DemoOptions {
   size_t latency_images = 200;  ///< Test images timed per operating point (batch 1).
   /// Images of the 10k test split the backbone's own accuracy is measured on (from the first).
   size_t backbone_test_images = 10000;
-  /// The heads' training (and, with learning rates of their own below, the baselines').
-  PersonaliseOptions personalise;
+  /// The heads' training (and, with learning rates of their own below, the baselines'). The
+  /// demo trains 5 epochs (`persephonee personalise` defaults to 10): on 2 cores the
+  /// whole-network baseline at 10 epochs alone would take most of the 10 minutes the demo has.
+  PersonaliseOptions personalise = [] {
+    PersonaliseOptions o;
+    o.epochs = 5;
+    return o;
+  }();
   float whole_learning_rate = 0.01f;  ///< SGD with momentum for the whole network.
   float classifier_learning_rate = 3e-3f;
   /// Called when a step starts: done of total steps, and what runs.
