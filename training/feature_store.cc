@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "kernels/elementwise/half.h"
+
 namespace persephonee {
 
 const char* CachePlacementName(CachePlacement p) {
@@ -29,54 +31,6 @@ StatusOr<CachePlacement> ParseCachePlacement(const std::string& name) {
   }
   return Error(StatusCode::kInvalidArgument, "unknown feature cache '", name,
                "' (expected memory, memory-f16, disk or recompute)");
-}
-
-uint16_t FloatToHalf(float value) {
-  uint32_t f;
-  std::memcpy(&f, &value, 4);
-  const uint32_t sign = (f >> 16) & 0x8000u;
-  const uint32_t abs = f & 0x7fffffffu;
-  if (abs >= 0x7f800000u) {  // inf or NaN
-    return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
-  }
-  if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds to inf
-  if (abs < 0x38800000u) {                                      // a half subnormal (or zero)
-    if (abs < 0x33000000u) return static_cast<uint16_t>(sign);  // below half of the smallest
-    const uint32_t mantissa = (abs & 0x7fffffu) | 0x800000u;
-    const int shift = 126 - static_cast<int>(abs >> 23);  // 14..24
-    uint32_t half = mantissa >> shift;
-    const uint32_t rest = mantissa & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
-    if (rest > halfway || (rest == halfway && (half & 1u))) ++half;
-    return static_cast<uint16_t>(sign | half);
-  }
-  uint32_t half = ((abs - 0x38000000u) >> 13);  // rebias exponent 127 -> 15
-  const uint32_t rest = abs & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (half & 1u))) ++half;
-  return static_cast<uint16_t>(sign | half);
-}
-
-float HalfToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu, f;
-  if (exponent == 0x1f) {
-    f = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent == 0) {
-    if (mantissa == 0) {
-      f = sign;
-    } else {  // subnormal: normalise
-      exponent = 113;
-      while ((mantissa & 0x400u) == 0) {
-        mantissa <<= 1;
-        --exponent;
-      }
-      f = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
-    }
-  } else {
-    f = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  }
-  float out;
-  std::memcpy(&out, &f, 4);
-  return out;
 }
 
 size_t FeatureStore::MemoryBytes(CachePlacement p, size_t n, size_t floats) {
@@ -125,7 +79,7 @@ Status FeatureStore::Write(size_t index, const float* record) {
       std::memcpy(f32_.data() + index * n, record, n * sizeof(float));
       break;
     case CachePlacement::kMemoryF16:
-      for (size_t i = 0; i < n; ++i) f16_[index * n + i] = FloatToHalf(record[i]);
+      half_config().to_f16(n, record, f16_.data() + index * n);
       break;
     case CachePlacement::kDisk: {
       const size_t bytes = n * sizeof(float);
@@ -154,7 +108,7 @@ Status FeatureStore::Read(size_t index, float* record) const {
       std::memcpy(record, f32_.data() + index * n, n * sizeof(float));
       break;
     case CachePlacement::kMemoryF16:
-      for (size_t i = 0; i < n; ++i) record[i] = HalfToFloat(f16_[index * n + i]);
+      half_config().to_f32(n, f16_.data() + index * n, record);
       break;
     case CachePlacement::kDisk: {
       const size_t bytes = n * sizeof(float);

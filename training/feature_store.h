@@ -29,10 +29,6 @@ const char* CachePlacementName(CachePlacement placement);
 /// Parses a name as printed by CachePlacementName ("auto" is not a placement).
 StatusOr<CachePlacement> ParseCachePlacement(const std::string& name);
 
-/// float <-> IEEE half, round to nearest even; the same bits on every CPU.
-uint16_t FloatToHalf(float value);
-float HalfToFloat(uint16_t half);
-
 /// Fixed-size float records, written once each and read any number of times.
 class FeatureStore {
  public:

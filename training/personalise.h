@@ -8,8 +8,8 @@
 //      calibrating the thresholds. Images are read from their source as needed (uint8), never
 //      all held as floats; a pixel p becomes p / 255.
 //   3. Every exit's features and the teacher's logits are computed once per training image and
-//      cached (memory float32, memory float16, a spill file), or recomputed every epoch: the
-//      budget planner (PlanPersonalisation) decides, together with the batch size. When they
+//      cached (memory float16 unless float32 is asked for, a spill file), or recomputed every
+//      epoch: the budget planner (PlanPersonalisation) decides, with the batch size. When they
 //      are cached, the backbone fills the cache a few images at a time (the backbone batch,
 //      kDefaultBackboneBatch unless set), whatever the heads' batch: its arena holds that many
 //      images' activations, not a whole training batch's. XNNPACK computes every image

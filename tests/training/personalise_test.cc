@@ -235,7 +235,7 @@ TEST(PersonaliseTest, PlannerRunsTheBackboneAtTheBackboneBatchWhenCaching) {
   auto cached = PlanPersonalisation(*optimized, z.plan, 500, o);
   ASSERT_TRUE(cached.ok()) << cached.status().ToString();
   EXPECT_EQ(cached->batch, 32);
-  EXPECT_EQ(cached->cache, CachePlacement::kMemory);
+  EXPECT_EQ(cached->cache, CachePlacement::kMemoryF16);  // float32 only when forced
   EXPECT_EQ(cached->backbone_batch, kDefaultBackboneBatch);
   EXPECT_NE(cached->explanation.find("backbone batch " + std::to_string(kDefaultBackboneBatch)),
             std::string::npos)
@@ -312,8 +312,8 @@ TEST(PersonaliseTest, BackboneBatchDoesNotChangeTheHeads) {
 // accuracies must stay within 1 point (10 images) of each other.
 TEST(PersonaliseTest, Float16CacheKeepsTheAccuracyOfEveryExit) {
 #if defined(__aarch64__)
-  // 2800 backbone passes take over 5 minutes under qemu-aarch64. The rounding (FloatToHalf) is
-  // portable code, the same bits on every CPU, and is measured here on the host.
+  // 2800 backbone passes take over 5 minutes under qemu-aarch64. The rounding gives the same
+  // bits on every CPU (tests/kernels/elementwise:half_test), so the host measures it.
   GTEST_SKIP() << "host only: too slow under qemu-aarch64";
 #endif
   const ZooSetup z = FmnistResnet();
@@ -355,17 +355,6 @@ TEST(PersonaliseTest, Float16CacheKeepsTheAccuracyOfEveryExit) {
       EXPECT_GT(accuracy[0][e], 25.0) << "exit " << e + 1;
     }
     EXPECT_NEAR(accuracy[1][e], accuracy[0][e], 1.0) << "exit " << e + 1;
-  }
-}
-
-TEST(FeatureStoreTest, HalfConversionIsExactWhereItCanBe) {
-  for (float v : {0.0f, 1.0f, -2.5f, 65504.0f, 0.000061035156f, 5.9604645e-08f}) {
-    EXPECT_EQ(HalfToFloat(FloatToHalf(v)), v) << v;
-  }
-  EXPECT_TRUE(std::isinf(HalfToFloat(FloatToHalf(1e6f))));
-  EXPECT_EQ(FloatToHalf(1.0f + 1.0f / 4096), FloatToHalf(1.0f)) << "ties round to even";
-  for (float v = -3.0f; v < 3.0f; v += 0.01237f) {
-    EXPECT_NEAR(HalfToFloat(FloatToHalf(v)), v, std::fabs(v) / 1024 + 1e-7f);
   }
 }
 
