@@ -287,6 +287,9 @@ TEST(PersonaliseTest, BackboneBatchDoesNotChangeTheHeads) {
     o.holdout_fraction = 0.3;
     o.force_cache = true;
     o.cache = CachePlacement::kMemory;
+    // Not about the budget: room for the backbone pass of 32 images even under asan, whose
+    // shadow memory raises the process's baseline above Options()' 256 MiB.
+    o.memory_budget = size_t{1} << 30;
     auto r = Personalise(z.backbone, z.plan, *data.images, data.labels, o);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->budget.batch, 32);
