@@ -3,10 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "graph/builder.h"
 #include "graph/zoo.h"
+#include "tests/testing/test_graphs.h"
 
 namespace persephonee {
 namespace {
@@ -21,12 +21,10 @@ const FashionMnist& Data() {
 // fine-tuning runs backward through every layer) in seconds even in an unoptimised build under
 // qemu, where zoo:fmnist_resnet (22 M MACs per image) takes many minutes.
 Graph NarrowBackbone() {
-  std::mt19937 rng(7);
+  uint64_t seed = 7;
   auto he = [&](size_t n, int fan_in) {
-    std::normal_distribution<float> d(0.0f, std::sqrt(2.0f / static_cast<float>(fan_in)));
-    std::vector<float> w(n);
-    for (float& v : w) v = d(rng);
-    return w;
+    const float r = std::sqrt(6.0f / static_cast<float>(fan_in));
+    return testing_graphs::RandomVector(n, ++seed, -r, r);
   };
   GraphBuilder b;
   TensorId x = b.Input("image", {1, 28, 28, 1});

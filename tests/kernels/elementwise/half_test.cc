@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu.h"
+
 namespace persephonee {
 namespace {
 
@@ -76,7 +78,7 @@ struct Impl {
 // Every implementation this CPU can run besides the oracle.
 std::vector<Impl> Implementations() {
   std::vector<Impl> impls;
-  if (!cpuinfo_initialize()) return impls;
+  if (!EnsureCpuinfo().ok()) return impls;
 #if defined(__x86_64__)
   if (cpuinfo_has_x86_f16c() && cpuinfo_has_x86_avx()) {
     impls.push_back({"f16c", f32_to_f16__f16c, f16_to_f32__f16c});
@@ -94,7 +96,7 @@ TEST(HalfConfigTest, ChoosesByArchitecture) {
 #if defined(__aarch64__)
   EXPECT_EQ(name, "neon");
 #elif defined(__x86_64__)
-  ASSERT_TRUE(cpuinfo_initialize());
+  ASSERT_TRUE(EnsureCpuinfo().ok());
   EXPECT_EQ(name, cpuinfo_has_x86_f16c() && cpuinfo_has_x86_avx() ? "f16c" : "scalar");
 #else
   EXPECT_EQ(name, "scalar");
