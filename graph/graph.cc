@@ -34,6 +34,16 @@ const char* TensorKindName(TensorKind kind) {
   return "unknown";
 }
 
+const char* ParameterStorageName(ParameterStorage storage) {
+  switch (storage) {
+    case ParameterStorage::kFloat32:
+      return "float32";
+    case ParameterStorage::kInt8Rows:
+      return "int8-rows";
+  }
+  return "unknown";
+}
+
 const char* OpTypeName(OpType op) {
   switch (op) {
     case OpType::kConv2d:
@@ -244,6 +254,11 @@ bool GraphsEqual(const Graph& a, const Graph& b, std::string* why) {
         (!x.data.empty() &&
          std::memcmp(x.data.data(), y.data.data(), x.data.size() * sizeof(float)) != 0)) {
       return fail(internal::StrCat("data of tensor '", x.name, "' differs"));
+    }
+    if (x.storage != y.storage) {
+      return fail(internal::StrCat("tensor '", x.name, "' is stored as ",
+                                   ParameterStorageName(x.storage), " vs ",
+                                   ParameterStorageName(y.storage)));
     }
   }
   for (NodeId i = 0; i < a.num_nodes(); ++i) {

@@ -58,12 +58,26 @@ enum class TensorKind : uint8_t {
 };
 const char* TensorKindName(TensorKind kind);
 
+/// How a parameter's values are stored in a model file (docs/model-format.md). In memory they are
+/// float32 either way; the engine and the kernels see no difference.
+enum class ParameterStorage : uint8_t {
+  kFloat32 = 0,
+  /// 8-bit integers with one power-of-two scale per row (the outermost dimension), a quarter of
+  /// the bytes. The values must lie on that grid: QuantizeInt8Rows (graph/int8_rows.h) puts them
+  /// there, and a graph whose int8 parameters are off their grid is invalid.
+  kInt8Rows = 1,
+};
+/// "float32", "int8-rows".
+const char* ParameterStorageName(ParameterStorage storage);
+
 /// A tensor: its name, shape, kind and, for parameters, its data (row-major, NumElements long).
 struct Tensor {
   std::string name;
   Shape shape;  ///< Declared for inputs and parameters; inferred for activations and outputs.
   TensorKind kind = TensorKind::kActivation;
   std::vector<float> data;  ///< Parameters only; empty otherwise.
+  /// Parameters only: how a model file stores `data`.
+  ParameterStorage storage = ParameterStorage::kFloat32;
 };
 
 /// The operations a graph can hold.
@@ -209,9 +223,9 @@ class Graph {
   std::vector<Node> nodes_;
 };
 
-/// Whether two graphs are identical: same tensors (names, kinds, shapes, bit-identical data)
-/// and nodes (names, ops, inputs, outputs, attributes). On a difference, `why` (if given) says
-/// where.
+/// Whether two graphs are identical: same tensors (names, kinds, shapes, storage, bit-identical
+/// data) and nodes (names, ops, inputs, outputs, attributes). On a difference, `why` (if given)
+/// says where.
 bool GraphsEqual(const Graph& a, const Graph& b, std::string* why = nullptr);
 
 /// Equality of attribute sets (same alternative, same field values).

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "base/byte_io.h"
+#include "graph/int8_rows.h"
 #include "graph/model_format.h"
 #include "graph/shape_inference.h"
 
@@ -209,8 +210,8 @@ void LeToFloats(const uint8_t* src, size_t n, float* dst) {
   }
 }
 
-Status DecodeTensor(ByteReader* r, const uint8_t* weights, size_t weights_size, Tensor* t,
-                    Shape* stored) {
+Status DecodeTensor(ByteReader* r, const uint8_t* weights, size_t weights_size, uint32_t version,
+                    Tensor* t, Shape* stored) {
   const size_t start = r->pos();
   RETURN_IF_ERROR(r->Str(&t->name, kMaxNameLength, "tensor name"));
   const std::string at =
@@ -222,8 +223,10 @@ Status DecodeTensor(ByteReader* r, const uint8_t* weights, size_t weights_size, 
   RETURN_IF_ERROR(r->U8(&reserved, "tensor reserved byte"));
   ENSURE_CODE(kind <= static_cast<uint8_t>(TensorKind::kOutput), kDataLoss, at, "unknown kind ",
               static_cast<int>(kind));
-  ENSURE_CODE(dtype == kDtypeFloat32, kDataLoss, at, "unknown dtype ", static_cast<int>(dtype),
-              " (0 = float32 is the only one)");
+  const uint8_t max_dtype = version >= 2 ? kDtypeInt8Rows : kDtypeFloat32;
+  ENSURE_CODE(dtype <= max_dtype, kDataLoss, at, "unknown dtype ", static_cast<int>(dtype),
+              " (version ", version, " has 0 = float32",
+              (version >= 2 ? " and 1 = int8 rows)" : " only; 1 = int8 rows needs version 2)"));
   ENSURE_CODE(rank <= kMaxRank, kDataLoss, at, "rank ", static_cast<int>(rank), " exceeds ",
               kMaxRank);
   ENSURE_CODE(reserved == 0, kDataLoss, at, "reserved byte is ", static_cast<int>(reserved));
@@ -242,12 +245,18 @@ Status DecodeTensor(ByteReader* r, const uint8_t* weights, size_t weights_size, 
   } else {
     *stored = shape;  // re-inferred after loading and compared
   }
-  if (t->kind != TensorKind::kParameter) return Status::Ok();
+  if (t->kind != TensorKind::kParameter) {
+    ENSURE_CODE(dtype == kDtypeFloat32, kDataLoss, at, "dtype ", static_cast<int>(dtype),
+                " is for parameters only (other tensors are 0 = float32)");
+    return Status::Ok();
+  }
+  t->storage = dtype == kDtypeInt8Rows ? ParameterStorage::kInt8Rows : ParameterStorage::kFloat32;
   uint64_t offset, bytes;
   RETURN_IF_ERROR(r->U64(&offset, "parameter data offset"));
   RETURN_IF_ERROR(r->U64(&bytes, "parameter data size"));
-  ENSURE_CODE(bytes == static_cast<uint64_t>(elements) * sizeof(float), kDataLoss, at, "data size ",
-              bytes, " bytes does not match shape ", ShapeToString(shape), " (", elements * 4,
+  const uint64_t expected = StoredBytes(*t);
+  ENSURE_CODE(bytes == expected, kDataLoss, at, "data size ", bytes, " bytes does not match shape ",
+              ShapeToString(shape), " stored as ", ParameterStorageName(t->storage), " (", expected,
               " bytes)");
   ENSURE_CODE(offset % kModelAlignment == 0, kDataLoss, at, "data offset ", offset,
               " is not a multiple of ", kModelAlignment);
@@ -255,6 +264,11 @@ Status DecodeTensor(ByteReader* r, const uint8_t* weights, size_t weights_size, 
               offset, ", +", bytes, ") lies outside the weights section (", weights_size,
               " bytes)");
   t->data.resize(static_cast<size_t>(elements));
+  if (t->storage == ParameterStorage::kInt8Rows) {
+    size_t rows, cols;
+    Int8RowsGeometry(t->shape, &rows, &cols);
+    return DecodeInt8Rows(weights + offset, rows, cols, t->data.data(), at);
+  }
   LeToFloats(weights + offset, static_cast<size_t>(elements), t->data.data());
   return Status::Ok();
 }
@@ -316,6 +330,22 @@ Status DecodeNode(ByteReader* r, uint32_t tensor_count, Node* n) {
 
 }  // namespace
 
+uint64_t StoredBytes(const Tensor& t) {
+  if (t.storage == ParameterStorage::kInt8Rows) {
+    size_t rows, cols;
+    Int8RowsGeometry(t.shape, &rows, &cols);
+    return Int8RowsBytes(rows, cols);
+  }
+  return static_cast<uint64_t>(NumElements(t.shape)) * sizeof(float);
+}
+
+uint32_t VersionFor(const Graph& g) {
+  for (const Tensor& t : g.tensors()) {
+    if (t.storage != ParameterStorage::kFloat32) return kModelFormatVersion;
+  }
+  return kModelFormatFloat32Version;
+}
+
 std::vector<uint64_t> LayOutWeights(const Graph& g, uint64_t* weights_size) {
   std::vector<uint64_t> offsets(static_cast<size_t>(g.num_tensors()), 0);
   uint64_t end = 0;
@@ -324,7 +354,7 @@ std::vector<uint64_t> LayOutWeights(const Graph& g, uint64_t* weights_size) {
     if (tensor.kind != TensorKind::kParameter) continue;
     const uint64_t offset = (end + kModelAlignment - 1) / kModelAlignment * kModelAlignment;
     offsets[static_cast<size_t>(t)] = offset;
-    end = offset + tensor.data.size() * sizeof(float);
+    end = offset + StoredBytes(tensor);
   }
   *weights_size = end;
   return offsets;
@@ -339,13 +369,13 @@ void EncodeGraphSection(const Graph& g, const std::vector<uint64_t>& weight_offs
     const Tensor& tensor = g.tensor(t);
     w.Str(tensor.name);
     w.U8(static_cast<uint8_t>(tensor.kind));
-    w.U8(kDtypeFloat32);
+    w.U8(tensor.storage == ParameterStorage::kInt8Rows ? kDtypeInt8Rows : kDtypeFloat32);
     w.U8(static_cast<uint8_t>(tensor.shape.size()));
     w.U8(0);
     for (int64_t d : tensor.shape) w.I64(d);
     if (tensor.kind == TensorKind::kParameter) {
       w.U64(weight_offsets[static_cast<size_t>(t)]);
-      w.U64(tensor.data.size() * sizeof(float));
+      w.U64(StoredBytes(tensor));
     }
   }
   for (const Node& n : g.nodes()) {
@@ -375,13 +405,19 @@ void EncodeWeights(const Graph& g, const std::vector<uint64_t>& weight_offsets, 
   for (TensorId t = 0; t < g.num_tensors(); ++t) {
     const Tensor& tensor = g.tensor(t);
     if (tensor.kind != TensorKind::kParameter) continue;
-    FloatsToLe(tensor.data.data(), tensor.data.size(),
-               weights + weight_offsets[static_cast<size_t>(t)]);
+    uint8_t* out = weights + weight_offsets[static_cast<size_t>(t)];
+    if (tensor.storage == ParameterStorage::kInt8Rows) {
+      size_t rows, cols;
+      Int8RowsGeometry(tensor.shape, &rows, &cols);
+      EncodeInt8Rows(tensor.data.data(), rows, cols, out);
+    } else {
+      FloatsToLe(tensor.data.data(), tensor.data.size(), out);
+    }
   }
 }
 
 Status DecodeGraph(const uint8_t* graph_section, size_t graph_size, const uint8_t* weights,
-                   size_t weights_size, const std::string& origin, Graph* graph,
+                   size_t weights_size, uint32_t version, const std::string& origin, Graph* graph,
                    std::vector<Shape>* stored_shapes) {
   ByteReader r(graph_section, graph_size, "model '" + origin + "': graph section");
   uint32_t tensor_count, node_count;
@@ -397,7 +433,7 @@ Status DecodeGraph(const uint8_t* graph_section, size_t graph_size, const uint8_
   stored_shapes->assign(tensor_count, Shape());
   for (uint32_t i = 0; i < tensor_count; ++i) {
     Tensor t;
-    RETURN_IF_ERROR(DecodeTensor(&r, weights, weights_size, &t, &(*stored_shapes)[i]));
+    RETURN_IF_ERROR(DecodeTensor(&r, weights, weights_size, version, &t, &(*stored_shapes)[i]));
     g.AddTensor(std::move(t));
   }
   for (uint32_t i = 0; i < node_count; ++i) {

@@ -40,12 +40,14 @@ StatusOr<std::vector<uint8_t>> SerializeUnguarded(const Graph& graph) {
   file.resize(weights_section.offset + weights_size, 0);
   model_io::EncodeWeights(graph, offsets, file.data() + weights_section.offset);
 
-  model_io::WriteHeader({graph_section, weights_section}, &file);
+  model_io::WriteHeader({graph_section, weights_section}, model_io::VersionFor(graph), &file);
   return file;
 }
 
 StatusOr<Graph> ParseUnguarded(const uint8_t* data, size_t size, const std::string& origin) {
-  ASSIGN_OR_RETURN(std::vector<Section> sections, model_io::ReadLayout(data, size, origin));
+  uint32_t version = 0;
+  ASSIGN_OR_RETURN(std::vector<Section> sections,
+                   model_io::ReadLayout(data, size, origin, &version));
   const Section* graph_section = nullptr;
   const Section* weights_section = nullptr;
   for (const Section& s : sections) {
@@ -56,7 +58,7 @@ StatusOr<Graph> ParseUnguarded(const uint8_t* data, size_t size, const std::stri
   std::vector<Shape> stored_shapes;
   RETURN_IF_ERROR(model_io::DecodeGraph(data + graph_section->offset, graph_section->size,
                                         data + weights_section->offset, weights_section->size,
-                                        origin, &graph, &stored_shapes));
+                                        version, origin, &graph, &stored_shapes));
   RETURN_IF_ERROR(
       FinalizeGraph(&graph).WithContext("model '" + origin + "' holds an invalid graph"));
   for (TensorId t = 0; t < graph.num_tensors(); ++t) {

@@ -26,8 +26,12 @@ namespace persephonee {
 
 /// The 8 bytes every model file starts with.
 constexpr char kModelMagic[8] = {'P', 'S', 'P', 'H', 'M', 'O', 'D', 'L'};
-/// The format version this build writes and reads.
-constexpr uint32_t kModelFormatVersion = 1;
+/// The newest format version this build reads and writes: version 2 adds int8 row storage of
+/// parameters (ParameterStorage::kInt8Rows).
+constexpr uint32_t kModelFormatVersion = 2;
+/// The version of a file whose parameters are all float32. Such a file is written as version 1,
+/// byte for byte as before version 2 existed, so older builds read it and its hash is unchanged.
+constexpr uint32_t kModelFormatFloat32Version = 1;
 /// Alignment of sections and of each parameter's data, in bytes.
 constexpr size_t kModelAlignment = 64;
 /// Section types in the section table.

@@ -80,11 +80,12 @@ uint32_t Crc32(const uint8_t* data, size_t size) {
   return static_cast<uint32_t>(crc);
 }
 
-void WriteHeader(const std::vector<Section>& sections, std::vector<uint8_t>* file) {
+void WriteHeader(const std::vector<Section>& sections, uint32_t version,
+                 std::vector<uint8_t>* file) {
   std::vector<uint8_t> head;
   ByteWriter w(&head);
   for (char c : kModelMagic) w.U8(static_cast<uint8_t>(c));
-  w.U32(kModelFormatVersion);
+  w.U32(version);
   w.U32(static_cast<uint32_t>(kHeaderSize));
   w.U64(file->size());
   w.U32(static_cast<uint32_t>(sections.size()));
@@ -105,7 +106,7 @@ void WriteHeader(const std::vector<Section>& sections, std::vector<uint8_t>* fil
 }
 
 StatusOr<std::vector<Section>> ReadLayout(const uint8_t* data, size_t size,
-                                          const std::string& origin) {
+                                          const std::string& origin, uint32_t* version_out) {
   const std::string at = "model '" + origin + "'";
   ENSURE_CODE(
       size >= sizeof(kModelMagic) || data == nullptr || std::memcmp(data, kModelMagic, size) == 0,
@@ -117,8 +118,10 @@ StatusOr<std::vector<Section>> ReadLayout(const uint8_t* data, size_t size,
   ENSURE_CODE(size >= kVersionOffset + 4, kDataLoss, at, " is truncated: ", size,
               " bytes, shorter than the 64-byte header");
   const uint32_t version = GetU32(data + kVersionOffset);
-  ENSURE_CODE(version == kModelFormatVersion, kUnimplemented, at, " has format version ", version,
-              "; this build reads version ", kModelFormatVersion);
+  ENSURE_CODE(version >= kModelFormatFloat32Version && version <= kModelFormatVersion,
+              kUnimplemented, at, " has format version ", version, "; this build reads versions ",
+              kModelFormatFloat32Version, " to ", kModelFormatVersion);
+  if (version_out != nullptr) *version_out = version;
   ENSURE_CODE(size >= kHeaderSize, kDataLoss, at, " is truncated: ", size,
               " bytes, shorter than the 64-byte header");
   const uint32_t header_size = GetU32(data + kHeaderSizeOffset);
@@ -127,7 +130,7 @@ StatusOr<std::vector<Section>> ReadLayout(const uint8_t* data, size_t size,
   ENSURE_CODE(header_size == kHeaderSize && table_offset == kHeaderSize && count == kNumSections,
               kDataLoss, at, " has a corrupt header (header size ", header_size,
               ", section table at ", table_offset, ", ", count,
-              " sections; version 1 has 64, 64 and 2)");
+              " sections; versions 1 and 2 have 64, 64 and 2)");
   const size_t table_end = kHeaderSize + count * kSectionEntrySize;
   ENSURE_CODE(size >= table_end, kDataLoss, at, " is truncated: ", size,
               " bytes, shorter than the header and section table (", table_end, " bytes)");

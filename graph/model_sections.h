@@ -15,7 +15,7 @@ namespace model_io {
 
 constexpr size_t kHeaderSize = 64;
 constexpr size_t kSectionEntrySize = 32;
-/// Sections a version-1 file holds: exactly one graph and one weights section.
+/// Sections a file holds (versions 1 and 2): exactly one graph and one weights section.
 constexpr uint32_t kNumSections = 2;
 // Byte offsets of the header fields.
 constexpr size_t kVersionOffset = 8;
@@ -36,17 +36,18 @@ struct Section {
 /// CRC-32 (zlib's: IEEE polynomial, reflected, init and final xor 0xFFFFFFFF) of any length.
 uint32_t Crc32(const uint8_t* data, size_t size);
 
-/// Writes the header and section table into bytes [0, 64 + 32 · sections.size()) of `file`
-/// (which must already hold every section's bytes at its offset), computing each section's CRC
-/// and the header's.
-void WriteHeader(const std::vector<Section>& sections, std::vector<uint8_t>* file);
+/// Writes the header (format `version`) and section table into bytes [0, 64 + 32 ·
+/// sections.size()) of `file` (which must already hold every section's bytes at its offset),
+/// computing each section's CRC and the header's.
+void WriteHeader(const std::vector<Section>& sections, uint32_t version,
+                 std::vector<uint8_t>* file);
 
 /// Checks the header of model-file bytes (magic, version, header checksum, file size) and the
 /// section table (known types, each once, aligned, in bounds, in order, not overlapping, gaps
 /// zero, ending at the end of the file). Does not verify the sections' checksums. Returns the
-/// sections in file order.
+/// sections in file order, and the format version (1 or 2) in `version` when not null.
 StatusOr<std::vector<Section>> ReadLayout(const uint8_t* data, size_t size,
-                                          const std::string& origin);
+                                          const std::string& origin, uint32_t* version = nullptr);
 
 /// Verifies the CRC-32 of a section against the table.
 Status VerifySection(const uint8_t* data, const Section& section, const std::string& origin);

@@ -89,6 +89,8 @@ StatusOr<Graph> FoldBatchNorm(const Graph& graph, int* folded) {
       w_id = g.AddTensor(std::move(copy));
       g.mutable_node(conv_id).inputs[1] = w_id;
     }
+    // Folded weights are new numbers, off any int8 grid: they are float32 from here on.
+    g.mutable_tensor(w_id).storage = ParameterStorage::kFloat32;
     std::vector<float>& w = g.mutable_tensor(w_id).data;
     const size_t per_channel = w.size() / static_cast<size_t>(out_c);
     for (size_t c = 0; c < scale.size(); ++c) {
@@ -111,6 +113,7 @@ StatusOr<Graph> FoldBatchNorm(const Graph& graph, int* folded) {
     if (conv_now.inputs.size() > 2 &&
         consumers[static_cast<size_t>(conv_now.inputs[2])].size() == 1) {
       g.mutable_tensor(conv_now.inputs[2]).data = std::move(bias);
+      g.mutable_tensor(conv_now.inputs[2]).storage = ParameterStorage::kFloat32;
     } else {
       Tensor b;
       b.name = FreeTensorName(g, conv_now.name + ".bias");

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <unordered_set>
 
+#include "graph/int8_rows.h"
+
 namespace persephonee {
 namespace {
 
@@ -154,6 +156,33 @@ Status ValidateNodeInputs(const Graph& g, const Node& n) {
   return Status::Ok();
 }
 
+namespace {
+
+// A parameter's storage: known, and for int8 rows finite values on their grid (what a model file
+// holds is then exactly what the graph computes with).
+Status ValidateStorage(const Tensor& t) {
+  switch (t.storage) {
+    case ParameterStorage::kFloat32:
+      return Status::Ok();
+    case ParameterStorage::kInt8Rows: {
+      for (size_t i = 0; i < t.data.size(); ++i) {
+        ENSURE(std::fabs(t.data[i]) <= kInt8RowMaxMagnitude, "parameter '", t.name, "' element ", i,
+               " is ", t.data[i], "; int8 rows hold finite values up to ", kInt8RowMaxMagnitude);
+      }
+      size_t rows, cols;
+      Int8RowsGeometry(t.shape, &rows, &cols);
+      ENSURE(OnInt8RowGrid(t.data.data(), rows, cols), "parameter '", t.name,
+             "' is stored as int8 rows but its values are not on their grid (QuantizeInt8Rows or "
+             "SetWeightStorage puts them there)");
+      return Status::Ok();
+    }
+  }
+  return Error(StatusCode::kInvalidArgument, "parameter '", t.name, "' has unknown storage ",
+               static_cast<int>(t.storage));
+}
+
+}  // namespace
+
 Status ValidateStructure(const Graph& g) {
   std::unordered_set<std::string> names;
   for (const Tensor& t : g.tensors()) {
@@ -168,9 +197,12 @@ Status ValidateStructure(const Graph& g) {
       ENSURE(static_cast<int64_t>(t.data.size()) == NumElements(t.shape), "parameter '", t.name,
              "' has shape ", ShapeToString(t.shape), " (", NumElements(t.shape),
              " elements) but holds ", t.data.size(), " values");
+      RETURN_IF_ERROR(ValidateStorage(t));
     } else {
       ENSURE(t.data.empty(), TensorKindName(t.kind), " '", t.name,
              "' holds data; only parameters may");
+      ENSURE(t.storage == ParameterStorage::kFloat32, TensorKindName(t.kind), " '", t.name,
+             "' has a storage (", ParameterStorageName(t.storage), "); only parameters may");
     }
   }
   names.clear();

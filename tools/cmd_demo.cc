@@ -23,7 +23,8 @@ namespace {
 constexpr const char* kUsage =
     "usage: persephonee demo [--backbone FILE] [--users N] [--first-seed S] [--epochs E]\n"
     "         [--train N] [--test N] [--exits K] [--threads T] [--memory-budget B]\n"
-    "         [--latency-images N] [--backbone-test-images N] [--data DIR] [--report DIR]\n"
+    "         [--latency-images N] [--backbone-test-images N] [--head-weights int8|float32]\n"
+    "         [--data DIR] [--report DIR]\n"
     "\n"
     "Personalises early exits of the pretrained Fashion-MNIST backbone for N simulated users\n"
     "(default 20) at 0%, 10% and 100% labels, against the original model, whole-network\n"
@@ -35,7 +36,8 @@ constexpr const char* kUsage =
     "if it does not (or is missing), it is retrained first with the `persephonee pretrain`\n"
     "commands recorded in FILE.pretrain (one per line, {out} standing for FILE), which takes\n"
     "about an hour on one core.\n"
-    "--data DIR holds Fashion-MNIST's IDX files (default /usr/share/datasets/fashion-mnist).\n";
+    "--data DIR holds Fashion-MNIST's IDX files (default /usr/share/datasets/fashion-mnist).\n"
+    "--head-weights: how the exits' weights are stored, as in `persephonee personalise`.\n";
 
 std::string FirstToken(const std::string& text) {
   std::istringstream in(text);
@@ -126,6 +128,9 @@ Status Demo(const ParsedArgs& a) {
   o.threads = static_cast<int>(threads);
   o.personalise.threads = o.threads;
   o.latency_images = static_cast<size_t>(latency);
+  if (v.count("--head-weights")) {
+    ASSIGN_OR_RETURN(o.personalise.head_storage, ParseHeadWeights(v.at("--head-weights")));
+  }
   if (v.count("--memory-budget")) {
     ASSIGN_OR_RETURN(o.personalise.memory_budget,
                      ParseBytes("--memory-budget", v.at("--memory-budget")));
@@ -187,7 +192,7 @@ int RunDemo(const std::vector<std::string>& args) {
       ParseArgs(args,
                 {"--backbone", "--users", "--first-seed", "--epochs", "--train", "--test",
                  "--exits", "--threads", "--memory-budget", "--latency-images",
-                 "--backbone-test-images", "--data", "--report"},
+                 "--backbone-test-images", "--data", "--report", "--head-weights"},
                 {});
   if (!parsed.ok()) return UsageError("demo", parsed.status().message(), kUsage);
   if (parsed->help) {

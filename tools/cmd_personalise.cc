@@ -25,7 +25,7 @@ constexpr const char* kUsage =
     "         [--batch N] [--threads T] [--cache auto|memory|memory-f16|disk|recompute]\n"
     "         [--optimizer adam|sgd] [--lr X] [--temperature T] [--tau X] [--epsilon X]\n"
     "         [--measure max_softmax|entropy] [--holdout X] [--resume P] [--save-optimizer]\n"
-    "         [--reservoir DIR [--reservoir-size N]] --out P\n"
+    "         [--head-weights int8|float32] [--reservoir DIR [--reservoir-size N]] --out P\n"
     "\n"
     "Attaches K early exits (default 4, at even fractions of the backbone's FLOPs) to the\n"
     "frozen model M (a model file or zoo:NAME), trains their heads on the user's images (uint8\n"
@@ -37,7 +37,10 @@ constexpr const char* kUsage =
     "fit it (--cache auto: float16 in memory, else a spill file, else recomputation; --cache\n"
     "memory forces float32). --resume P continues training a saved personalisation (same exits);\n"
     "--save-optimizer keeps the optimiser's state in the file so a resumed run continues it\n"
-    "exactly (it triples the file's size).\n"
+    "exactly (two float32 values per head parameter for Adam, one for SGD).\n"
+    "--head-weights: the heads' convolution and classifier weights are stored as int8 with a\n"
+    "power-of-two scale per row (default; a quarter of the bytes), or as float32. They are\n"
+    "rounded before calibration, so the thresholds fit the heads the file holds.\n"
     "--reservoir DIR keeps, across runs, a bounded uniform sample of every image ever given\n"
     "(reservoir sampling: at most --reservoir-size images, default 1000, fixed when DIR is\n"
     "created; each image seen stays with probability size / seen). This run's images and\n"
@@ -99,6 +102,9 @@ Status Personalise(const ParsedArgs& a) {
   if (v.count("--epsilon")) {
     ASSIGN_OR_RETURN(float e, ParseFloat("--epsilon", v.at("--epsilon"), 0, 1));
     calibration.epsilon = e;
+  }
+  if (v.count("--head-weights")) {
+    ASSIGN_OR_RETURN(o.head_storage, ParseHeadWeights(v.at("--head-weights")));
   }
   ConfidenceMeasure measure = ConfidenceMeasure::kMaxSoftmax;
   if (v.count("--measure")) {
@@ -269,11 +275,11 @@ Status Personalise(const ParsedArgs& a) {
 
 int RunPersonalise(const std::vector<std::string>& args) {
   StatusOr<ParsedArgs> parsed = ParseArgs(
-      args,
-      {"--model",  "--images",      "--labels",    "--memory-budget", "--epochs",  "--seed",
-       "--exits",  "--exit-nodes",  "--batch",     "--threads",       "--cache",   "--optimizer",
-       "--lr",     "--temperature", "--tau",       "--epsilon",       "--measure", "--holdout",
-       "--resume", "--out",         "--reservoir", "--reservoir-size"},
+      args, {"--model",     "--images",         "--labels",      "--memory-budget", "--epochs",
+             "--seed",      "--exits",          "--exit-nodes",  "--batch",         "--threads",
+             "--cache",     "--optimizer",      "--lr",          "--temperature",   "--tau",
+             "--epsilon",   "--measure",        "--holdout",     "--resume",        "--out",
+             "--reservoir", "--reservoir-size", "--head-weights"},
       {"--save-optimizer"});
   if (!parsed.ok()) return UsageError("personalise", parsed.status().message(), kUsage);
   if (parsed->help) {

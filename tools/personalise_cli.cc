@@ -39,6 +39,13 @@ StatusOr<float> ParseFloat(const std::string& flag, const std::string& text, flo
   return v;
 }
 
+StatusOr<ParameterStorage> ParseHeadWeights(const std::string& text) {
+  if (text == "int8") return ParameterStorage::kInt8Rows;
+  if (text == "float32") return ParameterStorage::kFloat32;
+  return Error(StatusCode::kInvalidArgument, "--head-weights: expected int8 or float32, got '",
+               text, "'");
+}
+
 StatusOr<std::vector<uint8_t>> ReadLabels(const std::string& path, size_t count) {
   ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(path));
   ENSURE(labels.dims.size() == 1, path, ": labels must be a 1-D IDX file, got ", labels.dims.size(),

@@ -18,6 +18,9 @@ StatusOr<size_t> ParseBytes(const std::string& flag, const std::string& text);
 /// Parses a float in [lo, hi]; kInvalidArgument naming `flag`.
 StatusOr<float> ParseFloat(const std::string& flag, const std::string& text, float lo, float hi);
 
+/// Parses --head-weights: "int8" (int8 rows) or "float32"; kInvalidArgument naming the flag.
+StatusOr<ParameterStorage> ParseHeadWeights(const std::string& text);
+
 /// Labels from a 1-D uint8 IDX file (255: unlabelled), checked against `count` images.
 StatusOr<std::vector<uint8_t>> ReadLabels(const std::string& path, size_t count);
 

@@ -228,6 +228,9 @@ StatusOr<std::unique_ptr<Network>> Network::Create(const Graph& graph, int64_t m
   for (TensorId t = 0; t < impl->graph.num_tensors(); ++t) {
     Tensor& tensor = impl->graph.mutable_tensor(t);
     if (tensor.kind != TensorKind::kParameter || readers[t] == 0) continue;
+    // Training moves the values off any int8 grid; ExportGraph gives float32 parameters, and a
+    // caller that stores them as int8 rounds them again (SetWeightStorage).
+    tensor.storage = ParameterStorage::kFloat32;
     net->params_.push_back(
         {tensor.name, tensor.data.data(), impl->param_grad[t].data(), tensor.data.size()});
   }

@@ -68,7 +68,8 @@ class Network {
   /// Number of trainable floats.
   size_t num_params() const;
 
-  /// The prepared graph with the current parameter values (BatchNorm folded, Softmax dropped).
+  /// The prepared graph with the current parameter values (BatchNorm folded, Softmax dropped),
+  /// every trainable parameter with float32 storage.
   Graph ExportGraph() const;
 
   /// Multiply-accumulates of one sample's forward pass.

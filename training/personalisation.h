@@ -5,7 +5,9 @@
 // and its calibrated threshold; the confidence measure the thresholds are in; the classes; the
 // backbone's output tensor (the final exit) and its MACs; the SHA-256 of the backbone it was
 // trained on; free-form metadata; and, optionally, the optimiser's state so training can resume.
-// A few kilobytes per exit, so a phone can keep one per user beside a single shared backbone.
+// Kilobytes (the heads' weights are int8 rows by default: 43 KB for fmnist_resnet's four exits,
+// 568 KB for MobileNetV2's with 1000 classes), so a phone can keep one per user beside a single
+// shared backbone.
 // docs/personalisation-format.md specifies the bytes.
 //
 // Saving is atomic (WriteFileAtomically: temporary file, fsync, rename, directory fsync): the

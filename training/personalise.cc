@@ -13,6 +13,7 @@
 
 #include "base/idx.h"
 #include "engine/engine.h"
+#include "graph/int8_rows.h"
 #include "kernels/loss/loss.h"
 #include "kernels/optim/optim.h"
 #include "training/network.h"
@@ -388,6 +389,19 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
     }
   }
 
+  // The heads as they will be stored. Their weights are rounded (int8 rows) here, in the
+  // networks too, so that the held-out answers below, and the thresholds calibrated on them,
+  // are those of the heads a personalisation file holds.
+  for (auto& net : run.heads) {
+    Graph head = net->ExportGraph();
+    SetWeightStorage(&head, options.head_storage);
+    for (const ParamRef& p : net->params()) {
+      ASSIGN_OR_RETURN(const TensorId t, head.FindTensor(p.name));
+      std::memcpy(p.data, head.tensor(t).data.data(), p.size * sizeof(float));
+    }
+    result.heads.push_back(std::move(head));
+  }
+
   // Held-out images: every head's and the final exit's answer, for calibration.
   HeldOut& out = result.held_out;
   out.num_exits = static_cast<int>(plan.exits.size()) + 1;
@@ -420,7 +434,6 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
     out.entropy.insert(out.entropy.end(), ent.begin(), ent.end());
   }
 
-  for (auto& net : run.heads) result.heads.push_back(net->ExportGraph());
   result.optimizer_state = std::move(run.state);
   result.optimizer_step = run.step;
   result.seconds = Seconds(start);

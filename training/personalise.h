@@ -105,6 +105,11 @@ struct PersonaliseOptions {
   CachePlacement cache = CachePlacement::kMemory;
   std::string spill_dir = "/tmp";
   int threads = 1;
+  /// How the trained heads' Conv2d and FullyConnected weights are stored (graph/int8_rows.h).
+  /// With int8 rows (the default) they are rounded before the held-out images are run, so the
+  /// thresholds are calibrated on exactly the heads a personalisation file holds, a quarter of
+  /// float32's size.
+  ParameterStorage head_storage = ParameterStorage::kInt8Rows;
   /// Called after every epoch (and may print a progress line).
   std::function<void(int epoch, double loss, double samples_per_second, double seconds_left)>
       on_epoch;
@@ -137,7 +142,7 @@ struct HeldOut {
 /// The trained heads and everything measured on the way.
 struct PersonaliseResult {
   ExitPlan plan;
-  std::vector<Graph> heads;  ///< One per exit, trained.
+  std::vector<Graph> heads;  ///< One per exit, trained, weights stored as options.head_storage.
   /// Optimiser state per head parameter (SGD momentum, or Adam's m then v), for resuming.
   std::vector<std::vector<float>> optimizer_state;
   int64_t optimizer_step = 0;

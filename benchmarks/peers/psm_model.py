@@ -1,4 +1,4 @@
-"""A reader for persephonee model files (docs/model-format.md, format version 1), in Python.
+"""A reader for persephonee model files (docs/model-format.md, format versions 1 and 2), in Python.
 
 Written from the format page alone, with struct and numpy: it checks the magic, the version, the
 header and section-table fields, the header CRC-32 and each section's CRC-32 before parsing, and
@@ -6,13 +6,14 @@ bounds every count and offset, so a peer never runs a network it misread. Raises
 naming the file and the field at fault.
 """
 
+import math
 import struct
 import zlib
 
 import numpy as np
 
 MAGIC = b"PSPHMODL"
-VERSION = 1
+VERSIONS = (1, 2)  # 2 adds parameters stored as int8 rows (dtype 1)
 HEADER_SIZE = 64
 TABLE_ENTRY = 32
 SECTION_GRAPH = 1
@@ -106,8 +107,8 @@ def _check_header(path, data):
         raise ModelFormatError(f"{path}: truncated ({len(data)} bytes)")
     version, header_size, file_size, count, table_offset, crc = struct.unpack_from(
         "<IIQIII", data, 8)
-    if version != VERSION:
-        raise ModelFormatError(f"{path}: format version {version}; this reader knows {VERSION}")
+    if version not in VERSIONS:
+        raise ModelFormatError(f"{path}: format version {version}; this reader knows {VERSIONS}")
     if header_size != HEADER_SIZE or count != 2 or table_offset != HEADER_SIZE:
         raise ModelFormatError(f"{path}: bad header size, section count or table offset")
     if any(data[36:64]):
@@ -117,6 +118,28 @@ def _check_header(path, data):
         raise ModelFormatError(f"{path}: header checksum mismatch")
     if file_size != len(data):
         raise ModelFormatError(f"{path}: header says {file_size} bytes, the file has {len(data)}")
+    return version
+
+
+def _int8_rows(where, raw, rows, cols):
+    """Values of int8 rows: an exponent per row, then the integers; each row's one encoding."""
+    exponents = np.frombuffer(raw, dtype=np.int8, count=rows).astype(np.int64)
+    q = np.frombuffer(raw, dtype=np.int8, offset=rows).reshape(rows, cols).astype(np.int64)
+    if np.any(q == -128):
+        raise ModelFormatError(f"{where}: an int8 row holds -128")
+    for r in range(rows):
+        top = int(np.abs(q[r]).max()) if cols else 0
+        want = -128  # the smallest exponent >= -128 whose grid holds the row's largest value
+        if top:
+            value = math.ldexp(top, int(exponents[r]))
+            want = max(-128, math.ceil(math.log2(value / 127)))
+            while want > -128 and value <= math.ldexp(127, want - 1):
+                want -= 1
+            while value > math.ldexp(127, want):
+                want += 1
+        if exponents[r] != want or want > 121:
+            raise ModelFormatError(f"{where}: row {r} has exponent {exponents[r]}, expected {want}")
+    return np.ldexp(q.astype(np.float64), exponents[:, None]).astype(np.float32)
 
 
 def _sections(path, data):
@@ -142,11 +165,12 @@ def _sections(path, data):
     return sections[SECTION_GRAPH], sections[SECTION_WEIGHTS]
 
 
-def _tensor(r, index, weights):
+def _tensor(r, index, weights, version):
     where = f"tensor {index}"
     name = r.string(where + " name", 1024)
     kind, dtype, rank, reserved = r.unpack("BBBB", where + " kind/dtype/rank")
-    if kind >= len(KINDS) or dtype != 0 or rank > 8 or reserved:
+    max_dtype = 1 if version >= 2 and kind < len(KINDS) and KINDS[kind] == "parameter" else 0
+    if kind >= len(KINDS) or dtype > max_dtype or rank > 8 or reserved:
         raise ModelFormatError(f"{r.where}: {where} '{name}' has a bad kind, dtype or rank")
     shape = list(r.unpack(f"{rank}q", where + " dims")) if rank else []
     if any(d < 1 for d in shape):
@@ -155,10 +179,16 @@ def _tensor(r, index, weights):
     if KINDS[kind] == "parameter":
         offset, size = r.u64(where + " data offset"), r.u64(where + " data size")
         count = int(np.prod(shape)) if shape else 1
-        if offset % ALIGN or size != 4 * count or offset + size > len(weights):
+        rows = shape[0] if shape else 1
+        expected = 4 * count if dtype == 0 else rows + count
+        if offset % ALIGN or size != expected or offset + size > len(weights):
             raise ModelFormatError(f"{r.where}: {where} '{name}' data range is invalid")
-        data = np.frombuffer(weights, dtype="<f4", count=count, offset=offset).reshape(shape)
-        data = data.astype(np.float32)
+        if dtype == 0:
+            data = np.frombuffer(weights, dtype="<f4", count=count, offset=offset)
+        else:
+            data = _int8_rows(f"{r.where}: {where} '{name}'", weights[offset:offset + size],
+                              rows, count // rows)
+        data = data.reshape(shape).astype(np.float32)
         if not np.all(np.isfinite(data)):
             raise ModelFormatError(f"{r.where}: parameter '{name}' holds a non-finite value")
     return Tensor(name, KINDS[kind], shape, data)
@@ -191,13 +221,13 @@ def load_model(path):
     """Reads and checks the model file at `path`; returns a Model."""
     with open(path, "rb") as f:
         data = f.read()
-    _check_header(path, data)
+    version = _check_header(path, data)
     graph, weights = _sections(path, data)
     r = _Reader(graph, f"{path}: graph section")
     num_tensors, num_nodes = r.u32("tensor count"), r.u32("node count")
     if 8 * num_tensors + 16 * num_nodes > len(graph):
         raise ModelFormatError(f"{path}: tensor/node counts exceed the graph section")
-    tensors = [_tensor(r, i, weights) for i in range(num_tensors)]
+    tensors = [_tensor(r, i, weights, version) for i in range(num_tensors)]
     nodes = [_node(r, i, num_tensors) for i in range(num_nodes)]
     if r.pos != len(graph):
         raise ModelFormatError(f"{path}: {len(graph) - r.pos} unexpected bytes after the nodes")

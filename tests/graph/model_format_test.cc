@@ -1,7 +1,8 @@
 // The model file: bit-exact round trips, and a clear error (never a crash) on every kind of
 // damage: truncation at every length, a flipped bit in every byte of the header and graph
 // section, random flips in the weights, wrong magic and version, and corrupt records that still
-// pass their checksums.
+// pass their checksums. The damage tests run on a float32 file (version 1) and on one with int8
+// row weights (version 2).
 #include "graph/model_format.h"
 
 #include <dirent.h>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "graph/builder.h"
+#include "graph/int8_rows.h"
 #include "graph/model_sections.h"
 #include "graph/zoo.h"
 #include "tests/graph/test_graphs.h"
@@ -53,6 +55,31 @@ const std::vector<uint8_t>& SmallModelBytes() {
   }();
   return bytes;
 }
+
+// The same model with its Conv2d and FullyConnected weights in int8 rows: a version-2 file.
+const std::vector<uint8_t>& SmallInt8ModelBytes() {
+  static const std::vector<uint8_t> bytes = [] {
+    StatusOr<Graph> g = testing_graphs::EveryOpGraph(7);
+    EXPECT_TRUE(g.ok()) << g.status().ToString();
+    if (!g.ok()) return std::vector<uint8_t>();
+    EXPECT_GT(SetWeightStorage(&*g, ParameterStorage::kInt8Rows), 2);
+    return Serialize(*g);
+  }();
+  return bytes;
+}
+
+// The damage tests, on both files.
+class ModelBytesTest : public ::testing::TestWithParam<bool> {
+ protected:
+  static const std::vector<uint8_t>& Bytes() {
+    return GetParam() ? SmallInt8ModelBytes() : SmallModelBytes();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Storage, ModelBytesTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Int8Rows" : "Float32";
+                         });
 
 TEST(ModelFormatTest, RoundTripIsBitExact) {
   StatusOr<Graph> g = testing_graphs::EveryOpGraph(7);
@@ -137,8 +164,140 @@ TEST(ModelFormatTest, LayoutIsAlignedAndDocumented) {
   EXPECT_GT(found, 10);
 }
 
-TEST(ModelFormatTest, EveryTruncationIsDataLoss) {
-  const std::vector<uint8_t>& bytes = SmallModelBytes();
+TEST(ModelFormatTest, Int8RowsRoundTripBitExactInAVersion2File) {
+  StatusOr<Graph> g = testing_graphs::EveryOpGraph(7);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  const std::vector<uint8_t> float32 = Serialize(*g);
+  ASSERT_GT(SetWeightStorage(&*g, ParameterStorage::kInt8Rows), 2);
+  const std::vector<uint8_t> bytes = Serialize(*g);
+  EXPECT_EQ(bytes, SmallInt8ModelBytes());
+  EXPECT_EQ(bytes[8], 2);  // version 2: it holds int8 rows
+  EXPECT_LT(bytes.size(), float32.size());
+  StatusOr<Graph> back = Parse(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  std::string why;
+  EXPECT_TRUE(GraphsEqual(*g, *back, &why)) << why;  // storage and every value, bit for bit
+  int int8 = 0;
+  for (const Tensor& t : back->tensors()) int8 += t.storage == ParameterStorage::kInt8Rows;
+  EXPECT_GT(int8, 2);
+  EXPECT_EQ(Serialize(*back), bytes);
+  // Back to float32: the values stay as they are (on the grid) and the file is version 1 again.
+  EXPECT_GT(SetWeightStorage(&*back, ParameterStorage::kFloat32), 2);
+  const std::vector<uint8_t> again = Serialize(*back);
+  EXPECT_EQ(again[8], 1);
+  StatusOr<Graph> reread = Parse(again);
+  ASSERT_TRUE(reread.ok()) << reread.status().ToString();
+  EXPECT_TRUE(GraphsEqual(*back, *reread, &why)) << why;
+}
+
+TEST(ModelFormatTest, Int8RowsOffTheirGridAreRefusedWhenSaving) {
+  StatusOr<Graph> g = testing_graphs::EveryOpGraph(7);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  ASSERT_GT(SetWeightStorage(&*g, ParameterStorage::kInt8Rows), 2);
+  for (TensorId t = 0; t < g->num_tensors(); ++t) {
+    Tensor& tensor = g->mutable_tensor(t);
+    if (tensor.storage != ParameterStorage::kInt8Rows) continue;
+    tensor.data[0] = std::nextafter(tensor.data[0], 1e30f);  // one ulp off the grid
+    StatusOr<std::vector<uint8_t>> bytes = SerializeGraph(*g);
+    EXPECT_EQ(bytes.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(bytes.status().message().find("'" + tensor.name +
+                                            "' is stored as int8 rows but its values are not on "
+                                            "their grid"),
+              std::string::npos)
+        << bytes.status().ToString();
+    return;
+  }
+  FAIL() << "no int8 tensor";
+}
+
+// Patches of the version-2 file's first int8 weights: a clear error for each second encoding.
+TEST(ModelFormatTest, Int8RowsHaveOneEncoding) {
+  const std::vector<uint8_t>& bytes = SmallInt8ModelBytes();
+  StatusOr<Graph> g = Parse(bytes);
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  StatusOr<model_io::Section> weights = FindSection(bytes.data(), bytes.size(), kSectionWeights);
+  ASSERT_TRUE(weights.ok());
+  // The first int8 tensor is the first conv's weights: parameters are laid out in id order, so
+  // its data starts at the first parameter offset whose bytes decode as its exponents.
+  const Tensor* first = nullptr;
+  uint64_t offset = 0;
+  for (const Tensor& t : g->tensors()) {
+    if (t.kind != TensorKind::kParameter) continue;
+    if (t.storage == ParameterStorage::kInt8Rows) {
+      first = &t;
+      break;
+    }
+    offset += (t.data.size() * sizeof(float) + 63) / 64 * 64;  // float32, 64-byte aligned
+  }
+  ASSERT_NE(first, nullptr);
+  size_t rows, cols;
+  Int8RowsGeometry(first->shape, &rows, &cols);
+  const size_t at = static_cast<size_t>(weights->offset + offset);
+  const int exponent = static_cast<int8_t>(bytes[at]);
+  ASSERT_EQ(exponent, Int8RowExponent(first->data.data(), cols));
+  auto patched = [&](size_t byte, uint8_t value) {
+    std::vector<uint8_t> bad = bytes;
+    bad[byte] = value;
+    EXPECT_TRUE(ResealChecksums(&bad).ok());
+    return Parse(bad).status();
+  };
+  // Row 0's integers all made 1: its exponent is now larger than they need.
+  std::vector<uint8_t> ones = bytes;
+  std::fill(ones.begin() + static_cast<long>(at + rows),
+            ones.begin() + static_cast<long>(at + rows + cols), 1);
+  ASSERT_TRUE(ResealChecksums(&ones).ok());
+  Status s = Parse(ones).status();
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("tensor '" + first->name + "'"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("row 0 has exponent " + std::to_string(exponent) +
+                             " but its integers (largest magnitude 1) need " +
+                             std::to_string(exponent - 6)),
+            std::string::npos)
+      << s.ToString();
+  // An integer of -128.
+  s = patched(at + rows, 0x80);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("row 0 holds the integer -128"), std::string::npos) << s.ToString();
+  // An exponent beyond what int8 rows hold.
+  s = patched(at, 125);
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("row 0 has exponent 125"), std::string::npos) << s.ToString();
+  // An int8 dtype in a version-1 file.
+  std::vector<uint8_t> v1 = bytes;
+  v1[8] = 1;
+  ASSERT_TRUE(ResealChecksums(&v1).ok());
+  s = Parse(v1).status();
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("1 = int8 rows needs version 2"), std::string::npos) << s.ToString();
+}
+
+// Edits of the weights that pass their checksums: a clear error (a malformed int8 row, or a
+// value the graph cannot have, such as a negative variance) or another valid model, never a
+// crash.
+TEST(ModelFormatTest, ResealedCorruptInt8WeightsNeverCrash) {
+  const std::vector<uint8_t>& bytes = SmallInt8ModelBytes();
+  StatusOr<model_io::Section> weights = FindSection(bytes.data(), bytes.size(), kSectionWeights);
+  ASSERT_TRUE(weights.ok());
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<size_t> pick(weights->offset, bytes.size() - 1);
+  int errors = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<uint8_t> bad = bytes;
+    bad[pick(rng)] = static_cast<uint8_t>(rng());
+    ASSERT_TRUE(ResealChecksums(&bad).ok());
+    StatusOr<Graph> g = Parse(bad);
+    if (g.ok()) continue;
+    ++errors;
+    EXPECT_TRUE(g.status().code() == StatusCode::kDataLoss ||
+                g.status().code() == StatusCode::kInvalidArgument)
+        << g.status().ToString();
+    EXPECT_NE(g.status().message().find("test.psm"), std::string::npos) << g.status().ToString();
+  }
+  EXPECT_GT(errors, 0);
+}
+
+TEST_P(ModelBytesTest, EveryTruncationIsDataLoss) {
+  const std::vector<uint8_t>& bytes = Bytes();
   for (size_t len = 0; len < bytes.size(); ++len) {
     std::vector<uint8_t> cut(bytes.begin(), bytes.begin() + static_cast<long>(len));
     StatusOr<Graph> g = Parse(cut);
@@ -150,8 +309,8 @@ TEST(ModelFormatTest, EveryTruncationIsDataLoss) {
   }
 }
 
-TEST(ModelFormatTest, EveryBitFlipInHeaderAndGraphSectionIsCaught) {
-  const std::vector<uint8_t>& bytes = SmallModelBytes();
+TEST_P(ModelBytesTest, EveryBitFlipInHeaderAndGraphSectionIsCaught) {
+  const std::vector<uint8_t>& bytes = Bytes();
   StatusOr<model_io::Section> graph = FindSection(bytes.data(), bytes.size(), kSectionGraph);
   ASSERT_TRUE(graph.ok());
   // Header, section table, graph section and the padding before the weights.
@@ -186,8 +345,8 @@ TEST(ModelFormatTest, EveryBitFlipInHeaderAndGraphSectionIsCaught) {
   EXPECT_EQ(flips, static_cast<int>(end) * 8);
 }
 
-TEST(ModelFormatTest, RandomBitFlipsInWeightsAreCaught) {
-  const std::vector<uint8_t>& bytes = SmallModelBytes();
+TEST_P(ModelBytesTest, RandomBitFlipsInWeightsAreCaught) {
+  const std::vector<uint8_t>& bytes = Bytes();
   StatusOr<model_io::Section> weights = FindSection(bytes.data(), bytes.size(), kSectionWeights);
   ASSERT_TRUE(weights.ok());
   std::mt19937 rng(123);
@@ -217,13 +376,18 @@ TEST(ModelFormatTest, WrongMagicAndVersion) {
   EXPECT_EQ(Parse(text).status().code(), StatusCode::kInvalidArgument);
 
   // A future version, with a valid header checksum: refused by version, not by checksum.
+  std::vector<uint8_t> v3 = bytes;
+  v3[8] = 3;
+  ASSERT_TRUE(ResealChecksums(&v3).ok());
+  g = Parse(v3);
+  EXPECT_EQ(g.status().code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(g.status().message(),
+            "model 'test.psm' has format version 3; this build reads versions 1 to 2");
+  // A float32 model in a version-2 header reads as well: version 2 only adds a dtype.
   std::vector<uint8_t> v2 = bytes;
   v2[8] = 2;
   ASSERT_TRUE(ResealChecksums(&v2).ok());
-  g = Parse(v2);
-  EXPECT_EQ(g.status().code(), StatusCode::kUnimplemented);
-  EXPECT_EQ(g.status().message(),
-            "model 'test.psm' has format version 2; this build reads version 1");
+  EXPECT_TRUE(Parse(v2).ok());
 }
 
 TEST(ModelFormatTest, TrailingBytesAndBadPaddingAreDataLoss) {
@@ -238,8 +402,8 @@ TEST(ModelFormatTest, TrailingBytesAndBadPaddingAreDataLoss) {
 // Corrupt graph sections whose checksums are recomputed, so the parser itself is exercised:
 // whatever the damage it must return (an error, or, rarely, a valid graph), never crash; run
 // under --config=asan this also proves it never reads out of bounds.
-TEST(ModelFormatTest, ResealedCorruptGraphSectionsNeverCrash) {
-  const std::vector<uint8_t>& bytes = SmallModelBytes();
+TEST_P(ModelBytesTest, ResealedCorruptGraphSectionsNeverCrash) {
+  const std::vector<uint8_t>& bytes = Bytes();
   StatusOr<model_io::Section> graph = FindSection(bytes.data(), bytes.size(), kSectionGraph);
   ASSERT_TRUE(graph.ok());
   std::mt19937 rng(99);

@@ -7,6 +7,7 @@
 #include "base/idx.h"
 #include "engine/engine.h"
 #include "graph/builder.h"
+#include "graph/int8_rows.h"
 #include "graph/zoo.h"
 #include "tests/testing/test_graphs.h"
 
@@ -357,6 +358,55 @@ TEST(PersonaliseTest, Float16CacheKeepsTheAccuracyOfEveryExit) {
     if (!final_exit) {
       EXPECT_GT(accuracy[0][e], 25.0) << "exit " << e + 1;
     }
+    EXPECT_NEAR(accuracy[1][e], accuracy[0][e], 1.0) << "exit " << e + 1;
+  }
+}
+
+// Int8 head weights against float32: training is the same (the rounding comes after it), the
+// stored heads are the float32 ones rounded to their int8 grid, and each exit's accuracy on 300
+// held-out Fashion-MNIST images stays within 1 point (3 images) of float32's.
+TEST(PersonaliseTest, Int8HeadWeightsAreTheTrainedOnesRoundedAndKeepTheAccuracy) {
+  const Graph backbone = SmallBackbone();
+  const ExitPlan plan = Plan(backbone);
+  Data data = LoadData(900, 1);
+  PersonaliseResult result[2];
+  std::vector<double> accuracy[2];
+  const ParameterStorage storage[2] = {ParameterStorage::kFloat32, ParameterStorage::kInt8Rows};
+  for (int s = 0; s < 2; ++s) {
+    PersonaliseOptions o = Options();
+    o.epochs = 8;
+    o.learning_rate = 1e-2f;
+    o.holdout_fraction = 300.5 / 900;
+    o.head_storage = storage[s];
+    auto r = Personalise(backbone, plan, *data.images, data.labels, o);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const HeldOut& h = r->held_out;
+    ASSERT_EQ(h.labels.size(), 300u);
+    const size_t exits = static_cast<size_t>(h.num_exits);
+    for (size_t e = 0; e + 1 < exits; ++e) {
+      size_t right = 0;
+      for (size_t i = 0; i < h.labels.size(); ++i) {
+        right += h.prediction[i * exits + e] == h.labels[i];
+      }
+      accuracy[s].push_back(100.0 * right / h.labels.size());
+    }
+    result[s] = std::move(r).value();
+  }
+  EXPECT_EQ(result[0].epoch_loss, result[1].epoch_loss);
+  ASSERT_EQ(result[0].heads.size(), result[1].heads.size());
+  int rounded = 0;
+  for (size_t e = 0; e < result[0].heads.size(); ++e) {
+    Graph expected = result[0].heads[e];
+    for (const Tensor& t : expected.tensors()) EXPECT_EQ(t.storage, ParameterStorage::kFloat32);
+    rounded += SetWeightStorage(&expected, ParameterStorage::kInt8Rows);
+    std::string why;
+    EXPECT_TRUE(GraphsEqual(expected, result[1].heads[e], &why)) << "exit " << e << ": " << why;
+  }
+  EXPECT_EQ(rounded, 4);  // a 1x1 convolution and a classifier per head
+  for (size_t e = 0; e < accuracy[0].size(); ++e) {
+    std::printf("exit %zu: held-out accuracy %.1f%% (float32 weights), %.1f%% (int8 rows)\n", e + 1,
+                accuracy[0][e], accuracy[1][e]);
+    EXPECT_GT(accuracy[0][e], 40.0) << "exit " << e + 1;  // the heads learn (chance: 10%)
     EXPECT_NEAR(accuracy[1][e], accuracy[0][e], 1.0) << "exit " << e + 1;
   }
 }
