@@ -15,9 +15,16 @@ in separate processes at the same thread count. Each process reports its own pea
 of the Python process that forked it). Prints per model the medians over the repeats of each
 side's median latency, engine/PyTorch and PyTorch/engine, and both peak RSS figures, then the
 targets: MobileNetV2 >= 5x and ResNet-18 >= 2x faster than PyTorch on one thread.
+
+The roofline, in the same run (one thread): it builds and runs //benchmarks:peak_fma, the
+core's measured peak float32 FMA rate, and prints what fraction of it each side reaches (the
+model's FLOPs, from `persephonee info`, over its latency), and for each target the fraction the
+engine would have to reach to meet it. A target that needs more than 100% cannot be met by any
+implementation on this core.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -69,12 +76,34 @@ def median_ms(text, who):
 
 
 def build(workdir):
-    subprocess.run(["bazel", "build", "-c", "opt", "//tools:persephonee"], cwd=REPO, check=True)
+    subprocess.run(["bazel", "build", "-c", "opt", "//tools:persephonee", "//benchmarks:peak_fma"],
+                   cwd=REPO, check=True)
     bin_dir = subprocess.run(["bazel", "info", "-c", "opt", "bazel-bin"], cwd=REPO, check=True,
                              capture_output=True, text=True).stdout.strip()
     binary = os.path.join(workdir, "persephonee")
     shutil.copy(os.path.join(bin_dir, "tools", "persephonee"), binary)
-    return binary
+    peak = os.path.join(workdir, "peak_fma")
+    shutil.copy(os.path.join(bin_dir, "benchmarks", "peak_fma"), peak)
+    return binary, peak
+
+
+def peak_gflops(peak_binary):
+    """The best rate //benchmarks:peak_fma measures (AVX2 or AVX-512), in GFLOP/s."""
+    out = check([peak_binary, "--benchmark_repetitions=3", "--benchmark_report_aggregates_only",
+                 "--benchmark_format=json"])
+    rates = [b["items_per_second"] for b in json.loads(out)["benchmarks"]
+             if b.get("aggregate_name") == "median" and "items_per_second" in b]
+    if not rates:
+        sys.exit(f"run_inference_peer: no rate in the output of peak_fma:\n{out}")
+    return max(rates) / 1e9
+
+
+def model_flops(binary, psm):
+    """FLOPs of one forward pass (2 x MACs), as `persephonee info` counts them."""
+    m = re.search(r"FLOPs:\s+([0-9,]+)", check([binary, "info", psm]))
+    if not m:
+        sys.exit(f"run_inference_peer: no FLOPs in `persephonee info {psm}`")
+    return int(m.group(1).replace(",", ""))
 
 
 def main(argv):
@@ -94,7 +123,10 @@ def main(argv):
 
     workdir = tempfile.mkdtemp(prefix="persephonee_peer_")
     try:
-        binary = shutil.copy(args.binary, workdir) if args.binary else build(workdir)
+        if args.binary:
+            binary, peak = shutil.copy(args.binary, workdir), None
+        else:
+            binary, peak = build(workdir)
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
         peer = [python, os.path.join(HERE, "torch_inference.py")]
         peer += ["--fold-bn"] if args.fold_bn else []
@@ -124,7 +156,8 @@ def main(argv):
                 torch_rss.append(peak_rss_mib(out, "torch_inference.py"))
                 agreement = re.search(r"= ([0-9.e+-]+) \(tolerance", out).group(1)
             e, t = statistics.median(engine_ms), statistics.median(torch_ms)
-            rows.append((name, e, t, max(engine_rss), max(torch_rss), agreement))
+            rows.append((name, e, t, max(engine_rss), max(torch_rss), agreement,
+                         model_flops(binary, psm)))
             print(f"{name}: engine {['%.3f' % v for v in engine_ms]} ms, "
                   f"torch {['%.3f' % v for v in torch_ms]} ms", flush=True)
 
@@ -134,15 +167,29 @@ def main(argv):
               f"medians of {args.repeats} alternating runs per side")
         print(f"{'model':<14} {'engine ms':>10} {'torch ms':>10} {'engine/torch':>13} "
               f"{'torch/engine':>13} {'engine RSS':>11} {'torch RSS':>11} {'max rel diff':>13}")
-        for name, e, t, er, tr, agree in rows:
+        for name, e, t, er, tr, agree, _ in rows:
             print(f"{name:<14} {e:>10.3f} {t:>10.3f} {e / t:>13.3f} {t / e:>13.2f} "
                   f"{er:>7.1f} MiB {tr:>7.1f} MiB {agree:>13}")
+        if args.threads == 1 and peak:
+            gflops = peak_gflops(peak)
+            print(f"\nroofline: peak float32 FMA rate of one core, measured now "
+                  f"(//benchmarks:peak_fma): {gflops:.1f} GFLOP/s")
+            print(f"{'model':<14} {'GFLOPs':>8} {'engine GFLOP/s':>15} {'% of peak':>10} "
+                  f"{'torch GFLOP/s':>14} {'% of peak':>10}")
+            for name, e, t, *_, flops in rows:
+                ge, gt = flops / e / 1e6, flops / t / 1e6
+                print(f"{name:<14} {flops / 1e9:>8.3f} {ge:>15.1f} {100 * ge / gflops:>9.1f}% "
+                      f"{gt:>14.1f} {100 * gt / gflops:>9.1f}%")
         if args.threads == 1:
-            for name, e, t, *_ in rows:
+            for name, e, t, *_, flops in rows:
                 if name in TARGETS:
                     met = t / e >= TARGETS[name]
+                    need = ""
+                    if peak:
+                        need_pct = 100 * TARGETS[name] * flops / t / 1e6 / gflops
+                        need = f"; meeting it needs {need_pct:.0f}% of the core's peak"
                     print(f"target {name} >= {TARGETS[name]:.0f}x faster than PyTorch: "
-                          f"{'met' if met else 'NOT met'} ({t / e:.2f}x)")
+                          f"{'met' if met else 'NOT met'} ({t / e:.2f}x{need})")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
