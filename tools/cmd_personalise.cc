@@ -24,15 +24,25 @@ constexpr const char* kUsage =
     "         [--memory-budget B] [--epochs E] [--seed S] [--exits K | --exit-nodes A,B,...]\n"
     "         [--batch N] [--threads T] [--cache auto|memory|memory-f16|disk|recompute]\n"
     "         [--optimizer adam|sgd] [--lr X] [--temperature T] [--tau X] [--epsilon X]\n"
+    "         [--delta X] [--no-teacher-correction] [--no-personal-final]\n"
     "         [--measure max_softmax|entropy] [--holdout X] [--resume P] [--save-optimizer]\n"
     "         [--head-weights int8|float32] [--reservoir DIR [--reservoir-size N]] --out P\n"
     "\n"
     "Attaches K early exits (default 4, at even fractions of the backbone's FLOPs) to the\n"
     "frozen model M (a model file or zoo:NAME), trains their heads on the user's images (uint8\n"
     "IDX, pixels scaled by 1/255) with the labels given (label 255 = unlabelled; without\n"
-    "--labels, none), calibrates a confidence threshold per exit on a held-out part (--holdout,\n"
-    "default 0.2) so accuracy stays within --epsilon (default 0.01) of the best, and writes the\n"
-    "personalisation (only the exits) to P atomically. --memory-budget (default 64M) bounds\n"
+    "--labels, none) and writes the personalisation (only the exits) to P atomically.\n"
+    "Before training, the original model's final exit (the teacher) is measured: the user's\n"
+    "class prior by EM on its outputs and the labels, and, on the labelled images, how far it\n"
+    "can be trusted and which classes it confuses; its targets are corrected and weighted\n"
+    "by that trust (--no-teacher-correction: use it as it is). A personalised final exit, a\n"
+    "copy of the backbone's classifier trained on the same images, replaces it unless the\n"
+    "labelled held-out images show it worse than the prior-corrected original\n"
+    "(--no-personal-final: keep the backbone's). Thresholds are calibrated on a held-out part\n"
+    "(--holdout, default 0.2) by Learn-then-Test: the early exits are switched on only where the\n"
+    "upper confidence bound on the accuracy they lose stays within --epsilon (default 0.01) at\n"
+    "confidence 1 - --delta (default 0.1); otherwise every image goes through the whole network. "
+    "--memory-budget (default 64M) bounds\n"
     "the process's peak resident memory: the batch size and the feature cache are chosen to\n"
     "fit it (--cache auto: float16 in memory, else a spill file, else recomputation; --cache\n"
     "memory forces float32). --resume P continues training a saved personalisation (same exits);\n"
@@ -98,11 +108,16 @@ Status Personalise(const ParsedArgs& a) {
     ASSIGN_OR_RETURN(float h, ParseFloat("--holdout", v.at("--holdout"), 0.01f, 0.9f));
     o.holdout_fraction = h;
   }
-  CalibrationOptions calibration;
+  GuaranteeOptions calibration;
   if (v.count("--epsilon")) {
     ASSIGN_OR_RETURN(float e, ParseFloat("--epsilon", v.at("--epsilon"), 0, 1));
     calibration.epsilon = e;
   }
+  if (v.count("--delta")) {
+    ASSIGN_OR_RETURN(float d, ParseFloat("--delta", v.at("--delta"), 1e-6f, 0.999f));
+    calibration.delta = d;
+  }
+  o.correct_teacher = !a.switches.count("--no-teacher-correction");
   if (v.count("--head-weights")) {
     ASSIGN_OR_RETURN(o.head_storage, ParseHeadWeights(v.at("--head-weights")));
   }
@@ -161,6 +176,12 @@ Status Personalise(const ParsedArgs& a) {
       ASSIGN_OR_RETURN(plan,
                        PlaceExitsByFraction(optimized, EvenFractions(static_cast<int>(exits))));
     }
+    if (!a.switches.count("--no-personal-final")) {
+      const Status added = AddPersonalFinalExit(optimized, &plan);
+      if (!added.ok()) {
+        std::printf("no personalised final exit: %s\n", added.message().c_str());
+      }
+    }
   }
   std::printf("exits:");
   for (const ExitPoint& e : plan.exits) {
@@ -208,31 +229,65 @@ Status Personalise(const ParsedArgs& a) {
                 rate, left);
     std::fflush(stdout);
   };
-  ASSIGN_OR_RETURN(PersonaliseResult r,
-                   persephonee::Personalise(std::move(backbone), plan, *train_images, *train_labels,
-                                            o, resume ? &warm : nullptr));
+  StatusOr<PersonaliseResult> run = persephonee::Personalise(
+      std::move(backbone), plan, *train_images, *train_labels, o, resume ? &warm : nullptr);
+  if (!run.ok()) return run.status();
+  PersonaliseResult r = std::move(run).value();
+  if (!r.dropped_personal_final.empty()) {
+    std::printf("no personalised final exit: with it, %s\n", r.dropped_personal_final.c_str());
+  }
   std::printf("plan: %s\n", r.budget.explanation.c_str());
+  const TeacherCorrection& t = r.teacher;
+  std::printf("teacher: prior");
+  for (double p : t.prior) std::printf(" %.3f", p);
+  std::printf(" (EM, %d iterations)", t.em_iterations);
+  if (t.labelled > 0) {
+    std::printf("; on %lld labels: accuracy %.1f%%, corrected %.1f%%%s",
+                static_cast<long long>(t.labelled), 100 * t.teacher_accuracy,
+                100 * t.corrected_accuracy,
+                t.confusion_measured ? " (confusion-corrected, leave-one-out)" : "");
+  }
+  std::printf("; trust %.2f\n", t.trust);
+  ASSIGN_OR_RETURN(CalibrationDecision d, DecideAndCalibrate(&r, measure, calibration));
+  if (d.personal_final) {
+    std::printf("final exit: %s",
+                d.final_trained ? "personalised" : "the original's, prior-corrected");
+    if (d.final_labelled > 0) {
+      std::printf(
+          " (on %lld labelled held-out images: personalised %lld, prior-corrected %lld, "
+          "original %lld right)",
+          static_cast<long long>(d.final_labelled), static_cast<long long>(d.final_correct),
+          static_cast<long long>(d.corrected_correct), static_cast<long long>(d.original_correct));
+    }
+    std::printf("\n");
+  }
+  const GuaranteeResult& g = d.guarantee;
+  if (g.exits_on) {
+    std::printf(
+        "calibration: early exits ON at threshold %.6g: loss bound %.4f <= epsilon %.4f at "
+        "confidence %.2f, on %lld held-out images (%lld labelled)\n",
+        g.thresholds.empty() ? 0.0 : g.thresholds[0], g.bound, g.epsilon, 1 - g.delta,
+        static_cast<long long>(g.samples), static_cast<long long>(g.labelled));
+  } else {
+    std::printf(
+        "calibration: early exits OFF for this user: no setting passed (the first reached a loss "
+        "bound of %.4f > epsilon %.4f at confidence %.2f, on %lld held-out images, %lld "
+        "labelled); every image goes through the whole network\n",
+        g.bound, g.epsilon, 1 - g.delta, static_cast<long long>(g.samples),
+        static_cast<long long>(g.labelled));
+  }
   ASSIGN_OR_RETURN(ExitObservations obs, HeldOutObservations(r, measure));
-  ASSIGN_OR_RETURN(CalibrationResult cal, CalibrateThresholds(obs, calibration));
-  std::printf(
-      "calibration on %lld held-out images (%s): accuracy %.2f%% (best %.2f%%, final "
-      "exit alone %.2f%%), mean %.2f MFLOPs (final exit alone %.2f)\n",
-      static_cast<long long>(obs.num_samples), AccuracyReferenceName(cal.chosen.reference),
-      100 * cal.chosen.accuracy, 100 * cal.best_accuracy, 100 * cal.final_only.accuracy,
-      2e-6 * cal.chosen.mean_macs, 2e-6 * cal.final_only.mean_macs);
-  std::printf("thresholds:");
-  for (float t : cal.thresholds) std::printf(" %.4f", t);
-  std::printf("\n");
   // Each exit's accuracy on the held-out images, estimated without labels, beside the truth
   // where the user labelled some of them.
   ASSIGN_OR_RETURN(ExitAccuracyEstimate estimate, EstimateExitAccuracy(obs));
   std::printf(
-      "held-out accuracy per exit, estimated without labels (agreement with the final "
-      "exit)%s:\n",
+      "held-out accuracy per exit, estimated without labels (agreement with the backbone's "
+      "final exit)%s:\n",
       estimate.num_labelled > 0 ? ", and measured on the labelled ones" : "");
   for (size_t e = 0; e < estimate.estimated.size(); ++e) {
-    const std::string name = e < plan.exits.size() ? plan.exits[e].name : std::string("final");
-    std::printf("  %-6s %6.2f%% (%6.2f%%)", name.c_str(), 100 * estimate.estimated[e],
+    const std::string name =
+        e < r.plan.exits.size() ? r.plan.exits[e].name : std::string("original");
+    std::printf("  %-8s %6.2f%% (%6.2f%%)", name.c_str(), 100 * estimate.estimated[e],
                 100 * estimate.agreement[e]);
     if (estimate.num_labelled > 0) {
       std::printf("  measured %6.2f%% on %lld", 100 * estimate.labelled[e],
@@ -253,7 +308,8 @@ Status Personalise(const ParsedArgs& a) {
     meta["reservoir_seen"] = std::to_string(reservoir->seen());
   }
   ASSIGN_OR_RETURN(Personalisation p,
-                   MakePersonalisation(hash, r, o.optimizer, measure, cal.thresholds, meta));
+                   MakePersonalisation(hash, r, o.optimizer, measure, d.thresholds, meta));
+  p.calibration = CalibrationRecord{g.epsilon, g.delta, g.bound, g.samples, g.labelled, g.exits_on};
   if (!a.switches.count("--save-optimizer")) p.optimizer.reset();
   RETURN_IF_ERROR(SavePersonalisation(p, v.at("--out")));
   ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, SerializePersonalisation(p));
@@ -275,12 +331,12 @@ Status Personalise(const ParsedArgs& a) {
 
 int RunPersonalise(const std::vector<std::string>& args) {
   StatusOr<ParsedArgs> parsed = ParseArgs(
-      args, {"--model",     "--images",         "--labels",      "--memory-budget", "--epochs",
-             "--seed",      "--exits",          "--exit-nodes",  "--batch",         "--threads",
-             "--cache",     "--optimizer",      "--lr",          "--temperature",   "--tau",
-             "--epsilon",   "--measure",        "--holdout",     "--resume",        "--out",
-             "--reservoir", "--reservoir-size", "--head-weights"},
-      {"--save-optimizer"});
+      args, {"--model",     "--images",         "--labels",       "--memory-budget", "--epochs",
+             "--seed",      "--exits",          "--exit-nodes",   "--batch",         "--threads",
+             "--cache",     "--optimizer",      "--lr",           "--temperature",   "--tau",
+             "--epsilon",   "--measure",        "--holdout",      "--resume",        "--out",
+             "--reservoir", "--reservoir-size", "--head-weights", "--delta"},
+      {"--save-optimizer", "--no-teacher-correction", "--no-personal-final"});
   if (!parsed.ok()) return UsageError("personalise", parsed.status().message(), kUsage);
   if (parsed->help) {
     std::fputs(kUsage, stdout);

@@ -1,5 +1,11 @@
 #include "training/assemble.h"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "kernels/loss/loss.h"
+
 namespace persephonee {
 namespace {
 
@@ -53,6 +59,82 @@ StatusOr<ExitObservations> HeldOutObservations(const PersonaliseResult& result,
   return obs;
 }
 
+namespace {
+
+int32_t ArgmaxRow(const float* row, size_t k) {
+  return static_cast<int32_t>(std::max_element(row, row + k) - row);
+}
+
+}  // namespace
+
+StatusOr<CalibrationDecision> DecideAndCalibrate(PersonaliseResult* result,
+                                                 ConfidenceMeasure measure,
+                                                 const GuaranteeOptions& options) {
+  HeldOut& h = result->held_out;
+  const size_t k = static_cast<size_t>(result->plan.classes);
+  const size_t exits = static_cast<size_t>(h.num_exits);
+  const size_t n = h.labels.size();
+  ENSURE(n > 0, "calibration: no held-out images (use a positive holdout fraction)");
+  ENSURE(h.logits.size() == n * exits * k, "calibration: the held-out logits are missing");
+  CalibrationDecision d;
+  d.personal_final = result->plan.personal_final;
+  const size_t original = exits - 1;
+  auto logits = [&](size_t i, size_t e) { return h.logits.data() + (i * exits + e) * k; };
+  const std::vector<float>& shift = result->teacher.logit_shift;
+
+  if (d.personal_final) {
+    const size_t f = exits - 2;
+    std::vector<float> corrected(k);
+    for (size_t i = 0; i < n; ++i) {
+      if (h.labels[i] < 0) continue;
+      ++d.final_labelled;
+      const float* o = logits(i, original);
+      for (size_t j = 0; j < k; ++j) corrected[j] = o[j] + (shift.size() == k ? shift[j] : 0.0f);
+      d.final_correct += ArgmaxRow(logits(i, f), k) == h.labels[i] ? 1 : 0;
+      d.corrected_correct += ArgmaxRow(corrected.data(), k) == h.labels[i] ? 1 : 0;
+      d.original_correct += ArgmaxRow(o, k) == h.labels[i] ? 1 : 0;
+    }
+    d.final_trained = !(d.final_correct < d.corrected_correct && result->initial_final_head);
+    if (!d.final_trained) {
+      result->heads[f] = *result->initial_final_head;
+      std::vector<float> prob(1), ent(1);
+      std::vector<int32_t> pred(1);
+      for (size_t i = 0; i < n; ++i) {
+        float* out = h.logits.data() + (i * exits + f) * k;
+        const float* o = logits(i, original);
+        for (size_t j = 0; j < k; ++j) out[j] = o[j] + (shift.size() == k ? shift[j] : 0.0f);
+        loss_config().confidence(1, k, out, prob.data(), ent.data(), pred.data());
+        h.prediction[i * exits + f] = pred[0];
+        h.max_prob[i * exits + f] = prob[0];
+        h.entropy[i * exits + f] = ent[0];
+      }
+    }
+  }
+
+  // The early exits and the reference: the personalised final exit, else the backbone's.
+  ASSIGN_OR_RETURN(ExitObservations all, HeldOutObservations(*result, measure));
+  ExitObservations obs = all;
+  std::vector<int32_t> original_answers(n);
+  for (size_t i = 0; i < n; ++i) original_answers[i] = ArgmaxRow(logits(i, original), k);
+  if (d.personal_final) {
+    const int e = all.num_exits - 1;
+    obs.num_exits = e;
+    obs.predictions.clear();
+    obs.scores.clear();
+    for (int64_t i = 0; i < all.num_samples; ++i) {
+      for (int x = 0; x < e; ++x) {
+        obs.predictions.push_back(all.prediction(i, x));
+        obs.scores.push_back(all.score(i, x));
+      }
+    }
+    obs.exit_macs.pop_back();
+  }
+  ASSIGN_OR_RETURN(d.guarantee, CalibrateWithGuarantee(obs, original_answers, options));
+  d.thresholds = d.guarantee.thresholds;
+  if (d.personal_final) d.thresholds.push_back(-std::numeric_limits<float>::infinity());
+  return d;
+}
+
 StatusOr<Personalisation> MakePersonalisation(const std::string& backbone_hash,
                                               const PersonaliseResult& result,
                                               OptimizerKind optimizer, ConfidenceMeasure measure,
@@ -69,6 +151,8 @@ StatusOr<Personalisation> MakePersonalisation(const std::string& backbone_hash,
   p.output_tensor = result.plan.output_tensor;
   p.backbone_macs = result.plan.backbone_macs;
   p.backbone_hash = backbone_hash;
+  p.personal_final = result.plan.personal_final;
+  if (!result.teacher.prior.empty()) p.prior = result.teacher.prior;
   p.metadata = StandardMetadata();
   for (const auto& [k, v] : metadata) p.metadata[k] = v;
   const std::vector<std::string> names = StateNames(result.heads, optimizer);
@@ -91,6 +175,7 @@ ExitPlan PlanOf(const Personalisation& p) {
   plan.backbone_macs = p.backbone_macs;
   plan.classes = p.classes;
   plan.output_tensor = p.output_tensor;
+  plan.personal_final = p.personal_final;
   return plan;
 }
 

@@ -36,6 +36,7 @@
 #include "base/idx.h"
 #include "base/status.h"
 #include "graph/graph.h"
+#include "training/guarantee.h"
 #include "training/personalise.h"
 #include "training/users.h"
 
@@ -60,6 +61,8 @@ struct DemoOptions {
     o.epochs = 5;
     return o;
   }();
+  /// The calibration's guarantee (training/guarantee.h).
+  GuaranteeOptions guarantee;
   float whole_learning_rate = 0.01f;  ///< SGD with momentum for the whole network.
   float classifier_learning_rate = 3e-3f;
   /// Called when a step starts: done of total steps, and what runs.
@@ -103,7 +106,14 @@ struct DemoRun {
   DemoPoint best_within_original_cost;  ///< Most accurate with MACs <= original's (timed).
   MethodResult whole;
   MethodResult classifier;
-  std::string cache;  ///< The personalisation planner's feature-cache choice.
+  /// The original model with the user's prior (as Personalise estimated it) added to its logits:
+  /// no training, no weight changed.
+  MethodResult prior_corrected;
+  bool exits_on = false;       ///< The guaranteed calibration switched the early exits on.
+  double guarantee_bound = 0;  ///< The loss bound it reached.
+  double teacher_trust = 1;    ///< Trust measured in the teacher.
+  bool final_trained = false;  ///< The trained personalised final exit was kept.
+  std::string cache;           ///< The personalisation planner's feature-cache choice.
 };
 
 /// Summary statistics over users, per label fraction.
@@ -125,8 +135,14 @@ struct DemoSummary {
   Spread within_original_cost_speedup;  ///< Original latency / that point's latency.
   Spread whole_accuracy;
   Spread classifier_accuracy;
-  Spread cost_ratio_whole;    ///< Whole-network wall time / exits' wall time.
-  Spread memory_ratio_whole;  ///< Whole-network peak memory / exits' peak memory.
+  Spread prior_corrected_accuracy;
+  Spread calibrated_mac_ratio;  ///< Original MACs / calibrated point's MACs.
+  size_t users_below_1 = 0;     ///< Users whose calibrated accuracy is > 1 point below original.
+  size_t users_below_3 = 0;     ///< ... > 3 points below.
+  size_t exits_on = 0;          ///< Users whose early exits the calibration switched on.
+  Spread close_fraction;        ///< Gain / (100 - original accuracy): errors closed.
+  Spread cost_ratio_whole;      ///< Whole-network wall time / exits' wall time.
+  Spread memory_ratio_whole;    ///< Whole-network peak memory / exits' peak memory.
 };
 
 /// One claim of the paper (or of the targets) and whether this run met it.

@@ -211,6 +211,93 @@ StatusOr<Graph> BuildHead(const ExitPoint& exit, int classes, uint64_t seed) {
   return b.Build();
 }
 
+namespace {
+
+// The backbone's classifier: the FullyConnected writing the logits, and the tensor its global
+// average pooling reads.
+struct Classifier {
+  NodeId fc = kNoNode;
+  NodeId gap = kNoNode;
+};
+
+StatusOr<Classifier> FindClassifier(const Graph& g) {
+  Classifier c;
+  const TensorId logits = LogitsTensor(g);
+  const NodeId fc = g.Producer(logits);
+  ENSURE_CODE(fc != kNoNode && g.node(fc).op == OpType::kFullyConnected, kUnimplemented,
+              "the backbone's logits '", g.tensor(logits).name,
+              "' are not written by a FullyConnected");
+  ENSURE_CODE(g.node(fc).fully_connected()->activation == Activation::kNone, kUnimplemented,
+              "the backbone's classifier has an activation");
+  NodeId prev = g.Producer(g.node(fc).inputs[0]);
+  if (prev != kNoNode && g.node(prev).op == OpType::kFlatten) {
+    prev = g.Producer(g.node(prev).inputs[0]);
+  }
+  ENSURE_CODE(prev != kNoNode && g.node(prev).op == OpType::kGlobalAvgPool, kUnimplemented,
+              "the backbone's classifier does not read a global average pooling");
+  c.fc = fc;
+  c.gap = prev;
+  return c;
+}
+
+}  // namespace
+
+Status AddPersonalFinalExit(const Graph& graph, ExitPlan* plan) {
+  ENSURE(!plan->personal_final, "exits: the plan already has a personalised final exit");
+  ASSIGN_OR_RETURN(Classifier c, FindClassifier(graph));
+  // The head reads the pooled features (the pooling's output, [N, C]) as [1, 1, 1, C]: its own
+  // pooling is then the identity, and a cached sample costs C floats, not H x W x C.
+  const Tensor& t = graph.tensor(graph.node(c.gap).output);
+  for (const ExitPoint& e : plan->exits) {
+    ENSURE_CODE(e.tensor != t.name, kUnimplemented, "exit '", e.name, "' already reads '", t.name,
+                "', the tensor the backbone's classifier reads");
+  }
+  ENSURE_CODE(t.shape.size() == 2, kUnimplemented, "the backbone's pooling writes '", t.name,
+              "' of shape ", ShapeToString(t.shape), ", not [N, C]");
+  const GraphCost cost = ComputeGraphCost(graph);
+  ExitPoint e;
+  e.name = "personal";
+  e.tensor = t.name;
+  e.feature_shape = {1, 1, 1, t.shape[1]};
+  for (NodeId id = 0; id <= c.gap; ++id)
+    e.backbone_macs += cost.nodes[static_cast<size_t>(id)].macs;
+  e.flop_fraction = static_cast<double>(e.backbone_macs) / static_cast<double>(plan->backbone_macs);
+  e.width = 0;
+  ASSIGN_OR_RETURN(Graph head, BuildFinalCopyHead(graph, e, {}));
+  e.head_macs = ComputeGraphCost(head).total.macs;
+  plan->exits.push_back(std::move(e));
+  plan->personal_final = true;
+  return Status::Ok();
+}
+
+StatusOr<Graph> BuildFinalCopyHead(const Graph& graph, const ExitPoint& exit,
+                                   const std::vector<float>& bias_shift) {
+  ASSIGN_OR_RETURN(Classifier c, FindClassifier(graph));
+  const Node& fc = graph.node(c.fc);
+  const std::vector<float>& w = graph.tensor(fc.inputs[1]).data;
+  std::vector<float> bias(static_cast<size_t>(fc.fully_connected()->out_features), 0.0f);
+  if (fc.inputs.size() > 2 && fc.inputs[2] != kNoTensor) bias = graph.tensor(fc.inputs[2]).data;
+  ENSURE(bias_shift.empty() || bias_shift.size() == bias.size(), "exits: ", bias_shift.size(),
+         " bias shifts for ", bias.size(), " classes");
+  for (size_t i = 0; i < bias_shift.size(); ++i) bias[i] += bias_shift[i];
+  GraphBuilder b;
+  TensorId x = b.Input("features", exit.feature_shape);
+  x = b.GlobalAvgPool(exit.name + ".gap", x);
+  x = b.FullyConnected(exit.name + ".fc", x,
+                       {fc.fully_connected()->out_features, Activation::kNone}, w, bias);
+  b.MarkOutput(x);
+  return b.Build();
+}
+
+void ShiftClassifierBias(Graph* head, const std::vector<float>& shift) {
+  if (shift.empty() || head->num_nodes() == 0) return;
+  const Node& fc = head->node(head->num_nodes() - 1);
+  if (fc.op != OpType::kFullyConnected || fc.inputs.size() < 3 || fc.inputs[2] == kNoTensor) return;
+  std::vector<float>& bias = head->mutable_tensor(fc.inputs[2]).data;
+  if (bias.size() != shift.size()) return;
+  for (size_t i = 0; i < shift.size(); ++i) bias[i] += shift[i];
+}
+
 StatusOr<Graph> OptimizeBackbone(const Graph& graph) {
   ASSIGN_OR_RETURN(Graph g, FoldBatchNorm(graph));
   return FuseActivations(g);

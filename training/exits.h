@@ -52,6 +52,9 @@ struct ExitPlan {
   int64_t backbone_macs = 0;  ///< The whole backbone, per sample.
   int classes = 0;            ///< Outputs of the backbone's classifier (and of every head).
   std::string output_tensor;  ///< The backbone's output: the final exit.
+  /// The last exit is the personalised final exit (AddPersonalFinalExit): a trained copy of the
+  /// backbone's own classifier that answers every sample reaching it (threshold -inf).
+  bool personal_final = false;
 };
 
 /// Nodes of `graph` (optimised, finalized) whose output is a cut tensor, in order.
@@ -71,6 +74,23 @@ std::vector<double> EvenFractions(int k);
 /// ReLU; absent when width is 0), "<exit>.gap" and "<exit>.fc", whose output [1, classes] is the
 /// head's logits. Weights are drawn from `seed` (He-uniform; zero biases).
 StatusOr<Graph> BuildHead(const ExitPoint& exit, int classes, uint64_t seed);
+
+/// Appends the personalised final exit to `plan`: an exit named "personal" on the output of the
+/// backbone's global average pooling (read as [1, 1, 1, C]), whose head (an identity pooling +
+/// FC, width 0) starts as a copy of
+/// the backbone's classifier (BuildFinalCopyHead). kUnimplemented, with the reason, when the
+/// backbone does not end in GlobalAvgPool -> [Flatten] -> FullyConnected [-> Softmax], or when
+/// an exit already reads that tensor. `graph` is the optimised backbone.
+Status AddPersonalFinalExit(const Graph& graph, ExitPlan* plan);
+
+/// The head of the personalised final exit: the backbone's classifier weights, with
+/// `bias_shift` ([classes] or empty) added to its bias (the prior correction).
+StatusOr<Graph> BuildFinalCopyHead(const Graph& graph, const ExitPoint& exit,
+                                   const std::vector<float>& bias_shift);
+
+/// Adds `shift` ([classes]) to the bias of the FullyConnected that writes `head`'s output (the
+/// logit adjustment of a prior correction). Nothing happens when `shift` is empty.
+void ShiftClassifierBias(Graph* head, const std::vector<float>& shift);
 
 /// The backbone optimised as the engine runs it (BatchNorm folded, activations fused).
 StatusOr<Graph> OptimizeBackbone(const Graph& graph);

@@ -118,6 +118,32 @@ Status ValidatePersonalisation(const Personalisation& p) {
     const Status status = ValidateOptimizer(*p.optimizer);
     if (!status.ok()) return status.WithContext("personalisation");
   }
+  if (p.personal_final) {
+    ENSURE(p.exits.back().threshold == -std::numeric_limits<float>::infinity(),
+           "personalisation: the personalised final exit '", p.exits.back().point.name,
+           "' must answer every sample (threshold -inf), not ", p.exits.back().threshold);
+  }
+  if (!p.prior.empty()) {
+    ENSURE(p.prior.size() == static_cast<size_t>(p.classes), "personalisation: the prior has ",
+           p.prior.size(), " classes, expected ", p.classes);
+    double sum = 0;
+    for (size_t i = 0; i < p.prior.size(); ++i) {
+      ENSURE(std::isfinite(p.prior[i]) && p.prior[i] > 0 && p.prior[i] <= 1,
+             "personalisation: prior of class ", i, " is ", p.prior[i], ", expected (0, 1]");
+      sum += p.prior[i];
+    }
+    ENSURE(std::abs(sum - 1.0) < 1e-6, "personalisation: the prior sums to ", sum, ", not 1");
+  }
+  if (p.calibration.has_value()) {
+    const CalibrationRecord& c = *p.calibration;
+    ENSURE(c.epsilon >= 0 && c.epsilon <= 1, "personalisation: calibration epsilon ", c.epsilon,
+           " is outside [0, 1]");
+    ENSURE(c.delta > 0 && c.delta < 1, "personalisation: calibration delta ", c.delta,
+           " is outside (0, 1)");
+    ENSURE(std::isfinite(c.bound), "personalisation: the calibration bound is not finite");
+    ENSURE(c.samples >= 0 && c.labelled >= 0 && c.labelled <= c.samples,
+           "personalisation: calibration counts ", c.labelled, " labelled of ", c.samples);
+  }
   return Status::Ok();
 }
 
@@ -181,6 +207,23 @@ bool PersonalisationsEqual(const Personalisation& a, const Personalisation& b, s
     }
     std::string graph_why;
     if (!GraphsEqual(x.head, y.head, &graph_why)) return differ(at + "heads differ: " + graph_why);
+  }
+  if (a.personal_final != b.personal_final) return differ("personal final flags differ");
+  if (a.prior.size() != b.prior.size() ||
+      !SameBits(a.prior.data(), b.prior.data(), a.prior.size() * sizeof(double))) {
+    return differ("priors differ");
+  }
+  if (a.calibration.has_value() != b.calibration.has_value()) {
+    return differ("one has a calibration record, the other not");
+  }
+  if (a.calibration.has_value()) {
+    const CalibrationRecord& x = *a.calibration;
+    const CalibrationRecord& y = *b.calibration;
+    if (!SameBits(&x.epsilon, &y.epsilon, 8) || !SameBits(&x.delta, &y.delta, 8) ||
+        !SameBits(&x.bound, &y.bound, 8) || x.samples != y.samples || x.labelled != y.labelled ||
+        x.exits_on != y.exits_on) {
+      return differ("calibration records differ");
+    }
   }
   if (a.optimizer.has_value() != b.optimizer.has_value()) {
     return differ("one has optimiser state, the other not");

@@ -46,8 +46,10 @@ namespace persephonee {
 
 /// The 8 bytes every personalisation file starts with.
 constexpr char kPersonalisationMagic[8] = {'P', 'S', 'P', 'H', 'P', 'E', 'R', 'S'};
-/// The format version this build writes and reads.
-constexpr uint32_t kPersonalisationFormatVersion = 1;
+/// The format version this build writes. It reads this one and version 1 (which has no prior, no
+/// personalised final exit and no calibration record: behaviour as before).
+constexpr uint32_t kPersonalisationFormatVersion = 2;
+constexpr uint32_t kPersonalisationOldestVersion = 1;
 
 /// One trained exit.
 struct PersonalisedExit {
@@ -72,6 +74,16 @@ struct OptimizerState {
   std::vector<OptimizerArray> arrays;  ///< Names unique and non-empty.
 };
 
+/// How the thresholds were calibrated (training/guarantee.h), for the record.
+struct CalibrationRecord {
+  double epsilon = 0;     ///< Accuracy the early exits were allowed to lose, [0, 1].
+  double delta = 0;       ///< With at most this probability of losing more, (0, 1).
+  double bound = 0;       ///< The upper confidence bound reached (finite).
+  int64_t samples = 0;    ///< Held-out images behind it, >= 0.
+  int64_t labelled = 0;   ///< Of those, labelled.
+  bool exits_on = false;  ///< false: no setting passed and the early exits are off.
+};
+
 /// Everything a personalisation file holds.
 struct Personalisation {
   std::vector<PersonalisedExit> exits;  ///< 1 to 64, in backbone order, names unique.
@@ -84,6 +96,13 @@ struct Personalisation {
   /// bytes, values at most 65536 bytes, at most 1024 entries.
   std::map<std::string, std::string> metadata;
   std::optional<OptimizerState> optimizer;  ///< Absent when training cannot resume.
+  /// Version 2. The last exit is the personalised final exit (its threshold is -inf): a
+  /// trained copy of the backbone's classifier that answers every sample reaching it.
+  bool personal_final = false;
+  /// Version 2. The user's class prior as estimated ([classes], positive, sums to 1), or empty.
+  std::vector<double> prior;
+  /// Version 2. How the thresholds were calibrated, when they were calibrated with a guarantee.
+  std::optional<CalibrationRecord> calibration;
 };
 
 /// Checks everything a file may hold (limits above, head shapes against the exits, finite

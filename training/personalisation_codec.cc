@@ -224,8 +224,44 @@ Status ParseOptimizer(Reader& r, OptimizerState* opt) {
   return Status::Ok();
 }
 
+// Version 2's record after the optimiser: personalised final exit, prior, calibration.
+Status ParsePersonalRecord(Reader& r, const std::string& origin, Personalisation* p) {
+  size_t at = r.offset();
+  uint8_t flag;
+  RETURN_IF_ERROR(r.U8(&flag, "personal final flag"));
+  ENSURE_CODE(flag <= 1, kDataLoss, origin, ": personal final flag at byte ", at, " is ", int{flag},
+              ", expected 0 or 1");
+  p->personal_final = flag == 1;
+  at = r.offset();
+  uint32_t prior;
+  RETURN_IF_ERROR(r.Count(&prior, 0, kMaxClasses, 8, "prior count"));
+  ENSURE_CODE(prior == 0 || prior == static_cast<uint32_t>(p->classes), kDataLoss, origin,
+              ": prior count at byte ", at, " is ", prior, ", expected 0 or ", p->classes);
+  p->prior.resize(prior);
+  for (double& v : p->prior) RETURN_IF_ERROR(r.F64(&v, "prior"));
+  at = r.offset();
+  RETURN_IF_ERROR(r.U8(&flag, "calibration flag"));
+  ENSURE_CODE(flag <= 1, kDataLoss, origin, ": calibration flag at byte ", at, " is ", int{flag},
+              ", expected 0 or 1");
+  if (flag == 1) {
+    CalibrationRecord c;
+    RETURN_IF_ERROR(r.F64(&c.epsilon, "calibration epsilon"));
+    RETURN_IF_ERROR(r.F64(&c.delta, "calibration delta"));
+    RETURN_IF_ERROR(r.F64(&c.bound, "calibration bound"));
+    RETURN_IF_ERROR(r.I64(&c.samples, 0, int64_t{1} << 40, "calibration samples"));
+    RETURN_IF_ERROR(r.I64(&c.labelled, 0, int64_t{1} << 40, "calibration labelled samples"));
+    at = r.offset();
+    RETURN_IF_ERROR(r.U8(&flag, "calibration exits flag"));
+    ENSURE_CODE(flag <= 1, kDataLoss, origin, ": calibration exits flag at byte ", at, " is ",
+                int{flag}, ", expected 0 or 1");
+    c.exits_on = flag == 1;
+    p->calibration = c;
+  }
+  return Status::Ok();
+}
+
 // The payload after the header (bounds and checksum already verified).
-Status ParsePayload(Reader& r, const std::string& origin, Personalisation* p) {
+Status ParsePayload(Reader& r, const std::string& origin, uint32_t version, Personalisation* p) {
   uint32_t classes;
   RETURN_IF_ERROR(r.Count(&classes, 1, kMaxClasses, 1, "classes"));
   p->classes = static_cast<int>(classes);
@@ -268,6 +304,7 @@ Status ParsePayload(Reader& r, const std::string& origin, Personalisation* p) {
     p->optimizer.emplace();
     RETURN_IF_ERROR(ParseOptimizer(r, &*p->optimizer));
   }
+  if (version >= 2) RETURN_IF_ERROR(ParsePersonalRecord(r, origin, p));
   ENSURE_CODE(r.remaining() == 0, kDataLoss, origin, ": ", r.remaining(),
               " unexpected bytes after the last record, at byte ", r.offset());
   return Status::Ok();
@@ -316,6 +353,18 @@ StatusOr<std::vector<uint8_t>> SerializePersonalisation(const Personalisation& p
       for (float v : a.values) w.F32(v);
     }
   }
+  w.U8(p.personal_final ? 1 : 0);
+  w.U32(static_cast<uint32_t>(p.prior.size()));
+  for (double v : p.prior) w.F64(v);
+  w.U8(p.calibration.has_value() ? 1 : 0);
+  if (p.calibration.has_value()) {
+    w.F64(p.calibration->epsilon);
+    w.F64(p.calibration->delta);
+    w.F64(p.calibration->bound);
+    w.I64(p.calibration->samples);
+    w.I64(p.calibration->labelled);
+    w.U8(p.calibration->exits_on ? 1 : 0);
+  }
   // The header, now that the payload's size and checksum are known.
   const uint64_t payload = file.size() - kHeaderBytes;
   std::vector<uint8_t> header;
@@ -342,9 +391,10 @@ StatusOr<Personalisation> ParsePersonalisation(const uint8_t* data, size_t size,
               " bytes, shorter than the magic and version (12 bytes)");
   // 2. The version, before anything whose layout could depend on it.
   const uint64_t version = LoadLe(data + 8, 4);
-  ENSURE_CODE(version == kPersonalisationFormatVersion, kUnimplemented, origin,
-              ": personalisation format version ", version, " is not supported (this build reads ",
-              kPersonalisationFormatVersion, ")");
+  ENSURE_CODE(version >= kPersonalisationOldestVersion && version <= kPersonalisationFormatVersion,
+              kUnimplemented, origin, ": personalisation format version ", version,
+              " is not supported (this build reads versions ", kPersonalisationOldestVersion,
+              " to ", kPersonalisationFormatVersion, ")");
   // 3. The rest of the header, then the payload's size and checksum.
   ENSURE_CODE(size >= kHeaderBytes, kDataLoss, origin, " is truncated: ", size,
               " bytes, shorter than the ", kHeaderBytes, "-byte header");
@@ -367,7 +417,7 @@ StatusOr<Personalisation> ParsePersonalisation(const uint8_t* data, size_t size,
   // 4. The records, then the whole.
   Personalisation p;
   Reader r(data + kHeaderBytes, actual, kHeaderBytes, origin);
-  RETURN_IF_ERROR(ParsePayload(r, origin, &p));
+  RETURN_IF_ERROR(ParsePayload(r, origin, static_cast<uint32_t>(version), &p));
   const Status valid = ValidatePersonalisation(p);
   if (!valid.ok()) return valid.WithContext(origin);
   return p;

@@ -17,6 +17,7 @@
 #include "kernels/loss/loss.h"
 #include "kernels/optim/optim.h"
 #include "training/network.h"
+#include "training/prior.h"
 
 namespace persephonee {
 namespace {
@@ -74,6 +75,8 @@ struct Run {
   std::vector<int32_t> teacher;
   std::vector<uint8_t> batch_labels;
   std::unique_ptr<Objective> objective;
+  const TeacherCorrection* teacher_correction = nullptr;  // null: the teacher as it is
+  std::vector<float> corrected;                           // [batch][classes]
 
   // Runs the backbone on images idx[0..count), count <= backbone_batch, and copies what the
   // exits need into `features`.
@@ -112,7 +115,12 @@ struct Run {
   double TrainStep(const std::vector<uint8_t>& user_labels, const size_t* idx, size_t count,
                    float lr) {
     for (size_t i = 0; i < count; ++i) batch_labels[i] = user_labels[idx[i]];
-    objective->SetBatch(features.back().data(), batch_labels.data(), count);
+    const float* teacher_logits = features.back().data();
+    if (teacher_correction != nullptr) {
+      CorrectTeacherLogits(*teacher_correction, teacher_logits, count, corrected.data());
+      teacher_logits = corrected.data();
+    }
+    objective->SetBatch(teacher_logits, batch_labels.data(), count);
     double total = 0.0;
     for (size_t h = 0; h < heads.size(); ++h) {
       Network& net = *heads[h];
@@ -214,11 +222,12 @@ bool ResetPeakRss() {
   return static_cast<bool>(out);
 }
 
-StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
+StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& requested_plan,
                                         const ImageSource& images,
                                         const std::vector<uint8_t>& labels,
                                         const PersonaliseOptions& options, const WarmStart* warm) {
   const Clock::time_point start = Clock::now();
+  ExitPlan plan = requested_plan;
   ENSURE(!plan.exits.empty(), "personalise: the exit plan has no exits");
   ENSURE(options.epochs >= 1, "personalise: epochs must be at least 1, got ", options.epochs);
   ENSURE(options.holdout_fraction >= 0.0 && options.holdout_fraction < 1.0,
@@ -257,7 +266,32 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
   result.plan = plan;
   result.train_samples = train.size();
   for (size_t i : train) result.labelled_samples += labels[i] != kUnlabelled ? 1 : 0;
-  ASSIGN_OR_RETURN(result.budget, PlanPersonalisation(backbone, plan, train.size(), options));
+  StatusOr<PersonalisePlan> budget = PlanPersonalisation(backbone, plan, train.size(), options);
+  if (!budget.ok() && budget.status().code() == StatusCode::kResourceExhausted &&
+      plan.personal_final && warm == nullptr) {
+    // A large classifier's copy, gradients and optimiser state may not fit where the early exits
+    // alone do: then train without the personalised final exit rather than not at all.
+    ExitPlan without = plan;
+    without.exits.pop_back();
+    without.personal_final = false;
+    StatusOr<PersonalisePlan> smaller =
+        PlanPersonalisation(backbone, without, train.size(), options);
+    if (smaller.ok()) {
+      result.dropped_personal_final = budget.status().message();
+      plan = std::move(without);
+      result.plan = plan;
+      budget = std::move(smaller);
+    }
+  }
+  if (!budget.ok()) return budget.status();
+  result.budget = std::move(budget).value();
+  // The personalised final exit starts as the backbone's classifier; build it while the graph
+  // still holds the classifier's weights (the engine releases them once packed).
+  std::optional<Graph> final_copy;
+  if (plan.personal_final && warm == nullptr) {
+    ASSIGN_OR_RETURN(Graph h, BuildFinalCopyHead(backbone, plan.exits.back(), {}));
+    final_copy = std::move(h);
+  }
 
   Run run;
   run.plan = &plan;
@@ -290,12 +324,88 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
          plan.output_tensor, "' has ", run.sizes.back(), " values, the plan says ", plan.classes,
          " classes");
 
+  const size_t b = static_cast<size_t>(run.batch);
+  const size_t bb = static_cast<size_t>(run.backbone_batch);
+  const size_t k = static_cast<size_t>(plan.classes);
+  run.pixels.resize(image);
+  for (size_t s : run.sizes) run.features.emplace_back(b * s);
+  run.grad.resize(b * k);
+  run.record.resize(run.record_floats);
+  run.max_prob.resize(b);
+  run.entropy.resize(b);
+  run.teacher.resize(b);
+  run.batch_labels.resize(b);
+  run.corrected.resize(b * k);
+
+  int64_t head_macs = 0;
+  for (const ExitPoint& e : plan.exits) head_macs += e.head_macs;
+
+  // Cache the features once, unless they are recomputed every epoch: record j holds training
+  // image train[j], filled backbone_batch images at a time.
+  std::unique_ptr<FeatureStore> store;
+  std::vector<float> teacher_logits;  // [train][classes], the final exit's on the training images
+  if (result.budget.cache != CachePlacement::kRecompute) {
+    const Clock::time_point fill_start = Clock::now();
+    ASSIGN_OR_RETURN(store, FeatureStore::Create(result.budget.cache, train.size(),
+                                                 run.record_floats, options.spill_dir));
+    std::vector<float>& rec = run.record;
+    for (size_t first = 0; first < train.size(); first += bb) {
+      const size_t count = std::min(bb, train.size() - first);
+      RETURN_IF_ERROR(run.Backbone(train.data() + first, count));
+      for (size_t i = 0; i < count; ++i) {
+        for (size_t f = 0; f < run.sizes.size(); ++f) {
+          std::memcpy(rec.data() + run.offsets[f], run.features[f].data() + i * run.sizes[f],
+                      run.sizes[f] * sizeof(float));
+        }
+        RETURN_IF_ERROR(store->Write(first + i, rec.data()));
+      }
+      teacher_logits.insert(teacher_logits.end(), run.features.back().begin(),
+                            run.features.back().begin() + static_cast<std::ptrdiff_t>(count * k));
+    }
+    result.training_macs += plan.backbone_macs * static_cast<int64_t>(train.size());
+    result.cache_seconds = Seconds(fill_start);
+  }
+
+  // The teacher, measured on the training images before any head trains (training/prior.h).
+  if (options.correct_teacher) {
+    if (teacher_logits.empty()) {  // recomputing: one backbone pass for the teacher's logits
+      for (size_t first = 0; first < train.size(); first += static_cast<size_t>(run.batch)) {
+        const size_t count = std::min(static_cast<size_t>(run.batch), train.size() - first);
+        RETURN_IF_ERROR(run.Backbone(train.data() + first, count));
+        teacher_logits.insert(teacher_logits.end(), run.features.back().begin(),
+                              run.features.back().begin() + static_cast<std::ptrdiff_t>(count * k));
+      }
+      result.training_macs += plan.backbone_macs * static_cast<int64_t>(train.size());
+    }
+    std::vector<int32_t> train_labels(train.size());
+    for (size_t i = 0; i < train.size(); ++i) {
+      train_labels[i] = labels[train[i]] == kUnlabelled ? -1 : labels[train[i]];
+    }
+    ASSIGN_OR_RETURN(result.teacher, EstimateTeacher(teacher_logits, plan.classes, train_labels,
+                                                     options.training_prior, options.prior));
+    run.teacher_correction = &result.teacher;
+  } else {
+    result.teacher = IdentityTeacher(plan.classes);
+  }
+  teacher_logits = std::vector<float>();
+  LossOptions loss_options = options.loss;
+  loss_options.distill_weight *= static_cast<float>(result.teacher.trust);
+  loss_options.pseudo_label_weight *= static_cast<float>(result.teacher.trust);
+  run.objective = std::make_unique<Objective>(loss_options, plan.classes, b);
+
   for (size_t e = 0; e < plan.exits.size(); ++e) {
     Graph head;
     if (warm != nullptr) {
       head = warm->heads[e];
     } else {
-      ASSIGN_OR_RETURN(head, BuildHead(plan.exits[e], plan.classes, options.seed * 1000 + e));
+      if (plan.personal_final && e + 1 == plan.exits.size()) {
+        result.initial_final_head = *final_copy;
+        ShiftClassifierBias(&*result.initial_final_head, result.teacher.logit_shift);
+        head = *result.initial_final_head;
+      } else {
+        ASSIGN_OR_RETURN(head, BuildHead(plan.exits[e], plan.classes, options.seed * 1000 + e));
+        if (options.correct_teacher) ShiftClassifierBias(&head, result.teacher.logit_shift);
+      }
     }
     ASSIGN_OR_RETURN(auto net, Network::Create(head, run.batch, run.engine->threadpool()));
     ENSURE(net->input_size() == run.sizes[e] && net->output_size() == run.sizes.back(),
@@ -312,45 +422,6 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
       run.state[s] = warm->optimizer_state[s];
     }
     run.step = warm->optimizer_step;
-  }
-
-  const size_t b = static_cast<size_t>(run.batch);
-  const size_t bb = static_cast<size_t>(run.backbone_batch);
-  const size_t k = static_cast<size_t>(plan.classes);
-  run.pixels.resize(image);
-  for (size_t s : run.sizes) run.features.emplace_back(b * s);
-  run.grad.resize(b * k);
-  run.record.resize(run.record_floats);
-  run.max_prob.resize(b);
-  run.entropy.resize(b);
-  run.teacher.resize(b);
-  run.batch_labels.resize(b);
-  run.objective = std::make_unique<Objective>(options.loss, plan.classes, b);
-
-  int64_t head_macs = 0;
-  for (const ExitPoint& e : plan.exits) head_macs += e.head_macs;
-
-  // Cache the features once, unless they are recomputed every epoch: record j holds training
-  // image train[j], filled backbone_batch images at a time.
-  std::unique_ptr<FeatureStore> store;
-  if (result.budget.cache != CachePlacement::kRecompute) {
-    const Clock::time_point fill_start = Clock::now();
-    ASSIGN_OR_RETURN(store, FeatureStore::Create(result.budget.cache, train.size(),
-                                                 run.record_floats, options.spill_dir));
-    std::vector<float>& rec = run.record;
-    for (size_t first = 0; first < train.size(); first += bb) {
-      const size_t count = std::min(bb, train.size() - first);
-      RETURN_IF_ERROR(run.Backbone(train.data() + first, count));
-      for (size_t i = 0; i < count; ++i) {
-        for (size_t f = 0; f < run.sizes.size(); ++f) {
-          std::memcpy(rec.data() + run.offsets[f], run.features[f].data() + i * run.sizes[f],
-                      run.sizes[f] * sizeof(float));
-        }
-        RETURN_IF_ERROR(store->Write(first + i, rec.data()));
-      }
-    }
-    result.training_macs += plan.backbone_macs * static_cast<int64_t>(train.size());
-    result.cache_seconds = Seconds(fill_start);
   }
 
   const size_t batches_per_epoch = (train.size() + b - 1) / b;
@@ -392,9 +463,13 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
   // The heads as they will be stored. Their weights are rounded (int8 rows) here, in the
   // networks too, so that the held-out answers below, and the thresholds calibrated on them,
   // are those of the heads a personalisation file holds.
-  for (auto& net : run.heads) {
+  for (size_t h = 0; h < run.heads.size(); ++h) {
+    Network* net = run.heads[h].get();
     Graph head = net->ExportGraph();
-    SetWeightStorage(&head, options.head_storage);
+    // The personalised final exit is stored in float32: it replaces the backbone's classifier
+    // for every sample that reaches it, and its bytes are few.
+    const bool final_exit = plan.personal_final && h + 1 == run.heads.size();
+    SetWeightStorage(&head, final_exit ? ParameterStorage::kFloat32 : options.head_storage);
     for (const ParamRef& p : net->params()) {
       ASSIGN_OR_RETURN(const TensorId t, head.FindTensor(p.name));
       std::memcpy(p.data, head.tensor(t).data.data(), p.size * sizeof(float));
@@ -410,7 +485,7 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
     const size_t count = std::min(bb, hold.size() - first);
     RETURN_IF_ERROR(run.Backbone(hold.data() + first, count));
     std::vector<int32_t> pred(count * exits);
-    std::vector<float> conf(count * exits), ent(count * exits);
+    std::vector<float> conf(count * exits), ent(count * exits), held_logits(count * exits * k);
     for (size_t e = 0; e < exits; ++e) {
       const float* logits = run.features.back().data();
       if (e + 1 < exits) {
@@ -419,6 +494,10 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
       }
       loss_config().confidence(count, k, logits, run.max_prob.data(), run.entropy.data(),
                                run.teacher.data());
+      for (size_t i = 0; i < count; ++i) {
+        std::copy_n(logits + i * k, k,
+                    held_logits.begin() + static_cast<std::ptrdiff_t>((i * exits + e) * k));
+      }
       for (size_t i = 0; i < count; ++i) {
         pred[i * exits + e] = run.teacher[i];
         conf[i * exits + e] = run.max_prob[i];
@@ -432,6 +511,7 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& plan,
     out.prediction.insert(out.prediction.end(), pred.begin(), pred.end());
     out.max_prob.insert(out.max_prob.end(), conf.begin(), conf.end());
     out.entropy.insert(out.entropy.end(), ent.begin(), ent.end());
+    out.logits.insert(out.logits.end(), held_logits.begin(), held_logits.end());
   }
 
   result.optimizer_state = std::move(run.state);

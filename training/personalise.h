@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@
 #include "training/labels.h"
 #include "training/network.h"
 #include "training/objective.h"
+#include "training/prior.h"
 
 namespace persephonee {
 
@@ -110,6 +112,15 @@ struct PersonaliseOptions {
   /// thresholds are calibrated on exactly the heads a personalisation file holds, a quarter of
   /// float32's size.
   ParameterStorage head_storage = ParameterStorage::kInt8Rows;
+  /// Measure the teacher before training (training/prior.h): the user's class prior by EM, the
+  /// teacher's trust and confusion on the labelled images. The teacher's targets are then
+  /// prior- and confusion-corrected, distillation and pseudo-labels weighted by the trust, and
+  /// fresh heads start with the prior's logit adjustment as their classifier bias. false: the
+  /// teacher is used as it is (trust 1, no correction).
+  bool correct_teacher = true;
+  PriorOptions prior;
+  /// The backbone's training prior over the classes; empty = uniform (a balanced training set).
+  std::vector<double> training_prior;
   /// Called after every epoch (and may print a progress line).
   std::function<void(int epoch, double loss, double samples_per_second, double seconds_left)>
       on_epoch;
@@ -136,12 +147,17 @@ struct HeldOut {
   std::vector<int32_t> prediction;
   std::vector<float> max_prob;
   std::vector<float> entropy;
+  /// [sample][exit][class] the logits behind them (the final exit's as the backbone gives them).
+  std::vector<float> logits;
   int num_exits = 0;  ///< heads + 1
 };
 
 /// The trained heads and everything measured on the way.
 struct PersonaliseResult {
+  /// The exits trained: the plan asked for, less its personalised final exit when only that
+  /// made the memory budget unreachable (then `dropped_personal_final` says why).
   ExitPlan plan;
+  std::string dropped_personal_final;
   std::vector<Graph> heads;  ///< One per exit, trained, weights stored as options.head_storage.
   /// Optimiser state per head parameter (SGD momentum, or Adam's m then v), for resuming.
   std::vector<std::vector<float>> optimizer_state;
@@ -150,6 +166,11 @@ struct PersonaliseResult {
   std::vector<double> epoch_loss;
   std::vector<double> epoch_seconds;
   HeldOut held_out;
+  /// What the teacher was found to be for this user (identity and trust 1 when not measured).
+  TeacherCorrection teacher;
+  /// With a personalised final exit: its head before training (the backbone's classifier with
+  /// the prior correction), float32, to fall back on.
+  std::optional<Graph> initial_final_head;
   size_t train_samples = 0;
   size_t labelled_samples = 0;
   double seconds = 0;

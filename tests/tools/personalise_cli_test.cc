@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -74,8 +75,16 @@ TEST_F(PersonaliseCliTest, PersonaliseEvaluateInfer) {
   EXPECT_NE(r.out.find("plan: batch"), std::string::npos) << r.out;
   auto saved = LoadPersonalisation(p);
   ASSERT_TRUE(saved.ok()) << saved.status().ToString();
-  EXPECT_EQ(saved->exits.size(), 1u);
+  ASSERT_EQ(saved->exits.size(), 2u);
   EXPECT_EQ(saved->exits[0].point.tensor, "conv2");
+  // The personalised final exit, answering every sample that reaches it.
+  EXPECT_TRUE(saved->personal_final);
+  EXPECT_EQ(saved->exits[1].point.name, "personal");
+  EXPECT_EQ(saved->exits[1].threshold, -std::numeric_limits<float>::infinity());
+  ASSERT_TRUE(saved->calibration.has_value());
+  EXPECT_EQ(saved->calibration->samples, 16);  // the held-out fifth of 80
+  EXPECT_NE(r.out.find("teacher: prior"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("calibration: early exits O"), std::string::npos) << r.out;
   EXPECT_FALSE(saved->optimizer.has_value()) << "optimiser state only with --save-optimizer";
 
   Result e = RunArgs({"evaluate", "--model", dir_ + "/model.psm", "--exits", p, "--images",
@@ -86,7 +95,7 @@ TEST_F(PersonaliseCliTest, PersonaliseEvaluateInfer) {
       << e.out;
   ASSERT_TRUE(std::regex_search(e.out, m, std::regex("\"name\": \"exit1\", \"count\": (\\d+)")));
   const int at_exit = std::stoi(m[1]);
-  ASSERT_TRUE(std::regex_search(e.out, m, std::regex("\"name\": \"final\", \"count\": (\\d+)")));
+  ASSERT_TRUE(std::regex_search(e.out, m, std::regex("\"name\": \"personal\", \"count\": (\\d+)")));
   EXPECT_EQ(at_exit + std::stoi(m[1]), 80);
 
   Result inf = RunArgs(

@@ -82,14 +82,22 @@ TEST(DemoTest, MeasuresEveryUserAndFractionConsistently) {
   EXPECT_EQ(last_done, 4u);
   EXPECT_EQ(steps.back(), "done");
   ASSERT_EQ(r->runs.size(), 4u);
-  ASSERT_EQ(r->exit_names.size(), 3u);
+  ASSERT_EQ(r->exit_names.size(), 4u);  // two heads, the personalised final exit, the original's
+  EXPECT_EQ(r->exit_names[2], "personal");
   EXPECT_EQ(r->exit_names.back(), "final");
   EXPECT_EQ(r->backbone_macs, kNarrowMacs);
   for (const DemoRun& run : r->runs) {
     SCOPED_TRACE("user " + std::to_string(run.user) + " fraction " +
                  std::to_string(run.label_fraction));
     EXPECT_EQ(run.labelled, run.label_fraction == 0.0 ? 0u : 40u);
-    ASSERT_EQ(run.exit_accuracy.size(), 3u);
+    ASSERT_EQ(run.exit_accuracy.size(), 4u);
+    EXPECT_GE(run.prior_corrected.accuracy, 0.0);
+    EXPECT_LE(run.prior_corrected.accuracy, 1.0);
+    // Calibrated on 8 held-out images, the guarantee cannot switch the early exits on, so
+    // every test image is answered by the personalised final exit.
+    EXPECT_FALSE(run.exits_on);
+    EXPECT_EQ(run.calibrated.exit_counts[2], 30);
+    EXPECT_DOUBLE_EQ(run.calibrated.accuracy, run.exit_accuracy[2]);
     // The original model is the final exit alone.
     EXPECT_DOUBLE_EQ(run.original.accuracy, run.exit_accuracy.back());
     EXPECT_DOUBLE_EQ(run.original.mean_macs, static_cast<double>(kNarrowMacs));

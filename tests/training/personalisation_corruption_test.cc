@@ -76,11 +76,17 @@ TEST(PersonalisationTest, WrongMagicVersionAndTrailingBytesAreNamed) {
   EXPECT_TRUE(Contains(s.message(), "user.psp is not a persephonee personalisation file"))
       << s.ToString();
   // A later version.
-  std::vector<uint8_t> v2 = bytes;
-  PutLe(&v2, 8, 2, 4);
-  s = Parse(v2).status();
+  std::vector<uint8_t> v3 = bytes;
+  PutLe(&v3, 8, 3, 4);
+  s = Parse(v3).status();
   EXPECT_EQ(s.code(), StatusCode::kUnimplemented);
-  EXPECT_TRUE(Contains(s.message(), "version 2 is not supported")) << s.ToString();
+  EXPECT_TRUE(
+      Contains(s.message(), "version 3 is not supported (this build reads versions 1 to 2)"))
+      << s.ToString();
+  // Version 0 never existed.
+  std::vector<uint8_t> v0 = bytes;
+  PutLe(&v0, 8, 0, 4);
+  EXPECT_EQ(Parse(v0).status().code(), StatusCode::kUnimplemented);
   // One byte too many.
   std::vector<uint8_t> longer = bytes;
   longer.push_back(0);
@@ -175,13 +181,13 @@ TEST(PersonalisationTest, CorruptRecordsThatPassTheChecksumAreRefused) {
   ASSERT_NE(found, bytes.end());
   const size_t length_at = static_cast<size_t>(found - bytes.begin()) + array_name.size();
   bad = bytes;
-  PutLe(&bad, length_at, 5, 8);
+  PutLe(&bad, length_at, 6, 8);
   Reseal(&bad);
   s = Parse(bad).status();
   EXPECT_EQ(s.code(), StatusCode::kDataLoss);
   EXPECT_TRUE(Contains(s.message(), "user.psp is truncated: optimiser array '" + array_name +
                                         "' at byte " + std::to_string(length_at) +
-                                        " has 5 values but only 16 bytes remain"))
+                                        " has 6 values but only 22 bytes remain"))
       << s.ToString();
 }
 

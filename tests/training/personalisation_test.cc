@@ -76,6 +76,55 @@ TEST(PersonalisationTest, RoundTripThroughAFileIsBitExact) {
   EXPECT_TRUE(Contains(why, "thresholds")) << why;
 }
 
+TEST(PersonalisationTest, VersionTwoFieldsRoundTrip) {
+  Personalisation p = Typical(/*with_optimizer=*/false);
+  p.personal_final = true;
+  p.exits.back().threshold = -kInf;
+  p.prior.assign(static_cast<size_t>(p.classes), 0.0);
+  double rest = 1.0;
+  for (size_t i = 0; i + 1 < p.prior.size(); ++i) rest -= p.prior[i] = 0.5 / p.prior.size();
+  p.prior.back() = rest;
+  p.calibration = CalibrationRecord{0.01, 0.1, -0.0625, 100, 10, true};
+  StatusOr<Personalisation> back = Parse(Serialize(p));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  std::string why;
+  EXPECT_TRUE(PersonalisationsEqual(p, *back, &why)) << why;
+  EXPECT_TRUE(back->personal_final);
+  ASSERT_TRUE(back->calibration.has_value());
+  EXPECT_EQ(back->calibration->bound, -0.0625);
+  EXPECT_EQ(back->calibration->samples, 100);
+  // A personalised final exit must answer every sample; a prior must be a distribution.
+  Personalisation bad = p;
+  bad.exits.back().threshold = 0.5f;
+  EXPECT_EQ(SerializePersonalisation(bad).status().code(), StatusCode::kInvalidArgument);
+  bad = p;
+  bad.prior[0] += 0.25;
+  EXPECT_EQ(SerializePersonalisation(bad).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(PersonalisationTest, VersionOneFilesStillLoad) {
+  // A version-1 file is a version-2 file without the trailing personal record (flag, prior
+  // count, calibration flag: 6 zero bytes when none is set) and with 1 in the version field.
+  const Personalisation p = Typical(/*with_optimizer=*/true);
+  std::vector<uint8_t> bytes = Serialize(p);
+  ASSERT_GT(bytes.size(), 38u);
+  EXPECT_EQ(std::vector<uint8_t>(bytes.end() - 6, bytes.end()), std::vector<uint8_t>(6, 0));
+  bytes.resize(bytes.size() - 6);
+  PutLe(&bytes, 8, 1, 4);
+  PutLe(&bytes, 16, bytes.size() - 32, 8);
+  Reseal(&bytes);
+  StatusOr<Personalisation> back = Parse(bytes);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  std::string why;
+  EXPECT_TRUE(PersonalisationsEqual(p, *back, &why)) << why;
+  EXPECT_FALSE(back->personal_final);
+  EXPECT_TRUE(back->prior.empty());
+  EXPECT_FALSE(back->calibration.has_value());
+  // Saved again, it is written as version 2.
+  const std::vector<uint8_t> again = Serialize(*back);
+  EXPECT_EQ(again[8], 2);
+}
+
 TEST(PersonalisationTest, TypicalFileIsKilobytes) {
   const std::vector<uint8_t> bytes = Serialize(Typical(/*with_optimizer=*/false));
   ASSERT_FALSE(bytes.empty());
@@ -97,7 +146,7 @@ TEST(PersonalisationTest, HeaderIsAsDocumented) {
     for (int i = 0; i < width; ++i) v |= static_cast<uint64_t>(bytes[at + i]) << (8 * i);
     return v;
   };
-  EXPECT_EQ(le(8, 4), 1u);                       // version
+  EXPECT_EQ(le(8, 4), 2u);                       // version
   EXPECT_EQ(le(12, 4), kHeader);                 // header size
   EXPECT_EQ(le(16, 8), bytes.size() - kHeader);  // payload size
   EXPECT_EQ(le(24, 4), Crc(bytes.data() + kHeader, bytes.size() - kHeader));
