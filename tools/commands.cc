@@ -13,6 +13,8 @@ const std::vector<Command>& AllCommands() {
       {"bench", "time the engine on a model: median/min/p90 latency, images/s, GFLOP/s", RunBench},
       {"personalise", "train early-exit heads on a user's images; calibrate; save them",
        RunPersonalise},
+      {"finetune", "the baselines: fine-tune the whole network or its classifier, same flags",
+       RunFineTune},
       {"evaluate", "accuracy, per-exit accuracy, FLOPs, latency and exit histogram", RunEvaluate},
       {"infer", "a prediction and its exit per image, with a personalisation", RunInfer},
       {"pretrain", "train the Fashion-MNIST backbone with the engine's own kernels", RunPretrain},

@@ -35,6 +35,7 @@ int RunPlan(const std::vector<std::string>& args);
 int RunRun(const std::vector<std::string>& args);
 int RunBench(const std::vector<std::string>& args);
 int RunPersonalise(const std::vector<std::string>& args);
+int RunFineTune(const std::vector<std::string>& args);
 int RunEvaluate(const std::vector<std::string>& args);
 int RunInfer(const std::vector<std::string>& args);
 int RunPretrain(const std::vector<std::string>& args);

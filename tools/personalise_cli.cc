@@ -46,6 +46,44 @@ StatusOr<ParameterStorage> ParseHeadWeights(const std::string& text) {
                text, "'");
 }
 
+Status ParseTrainingFlags(const ParsedArgs& a, PersonaliseOptions* o) {
+  const auto& v = a.values;
+  ASSIGN_OR_RETURN(int64_t epochs, IntFlag(a, "--epochs", 10, 1, 100000));
+  ASSIGN_OR_RETURN(int64_t seed, IntFlag(a, "--seed", 1, 0, INT64_MAX));
+  ASSIGN_OR_RETURN(int64_t batch, IntFlag(a, "--batch", 32, 1, 4096));
+  ASSIGN_OR_RETURN(int64_t threads, IntFlag(a, "--threads", 1, 1, 64));
+  o->epochs = static_cast<int>(epochs);
+  o->seed = static_cast<uint64_t>(seed);
+  o->batch = static_cast<int>(batch);
+  o->threads = static_cast<int>(threads);
+  if (v.count("--optimizer")) {
+    ENSURE(v.at("--optimizer") == "adam" || v.at("--optimizer") == "sgd",
+           "--optimizer: expected adam or sgd, got '", v.at("--optimizer"), "'");
+    o->optimizer = v.at("--optimizer") == "adam" ? OptimizerKind::kAdam : OptimizerKind::kSgd;
+    if (o->optimizer == OptimizerKind::kSgd) o->learning_rate = 0.05f;
+  }
+  if (v.count("--lr")) {
+    ASSIGN_OR_RETURN(o->learning_rate, ParseFloat("--lr", v.at("--lr"), 1e-8f, 10));
+  }
+  if (v.count("--temperature")) {
+    ASSIGN_OR_RETURN(o->loss.temperature,
+                     ParseFloat("--temperature", v.at("--temperature"), 0.05f, 100));
+  }
+  if (v.count("--tau")) {
+    ASSIGN_OR_RETURN(o->loss.pseudo_label_threshold, ParseFloat("--tau", v.at("--tau"), 0, 1));
+  }
+  if (v.count("--holdout")) {
+    ASSIGN_OR_RETURN(float h, ParseFloat("--holdout", v.at("--holdout"), 0.01f, 0.9f));
+    o->holdout_fraction = h;
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> TrainingFlagNames() {
+  return {"--epochs", "--seed",        "--batch", "--threads", "--optimizer",
+          "--lr",     "--temperature", "--tau",   "--holdout"};
+}
+
 StatusOr<std::vector<uint8_t>> ReadLabels(const std::string& path, size_t count) {
   ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(path));
   ENSURE(labels.dims.size() == 1, path, ": labels must be a 1-D IDX file, got ", labels.dims.size(),

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "tools/engine_cli.h"
 #include "training/personalise.h"
 
 namespace persephonee {
@@ -20,6 +21,14 @@ StatusOr<float> ParseFloat(const std::string& flag, const std::string& text, flo
 
 /// Parses --head-weights: "int8" (int8 rows) or "float32"; kInvalidArgument naming the flag.
 StatusOr<ParameterStorage> ParseHeadWeights(const std::string& text);
+
+/// The training flags `personalise` and `finetune` share, into `o`: --epochs, --seed, --batch,
+/// --threads, --optimizer, --lr, --temperature, --tau, --holdout. kInvalidArgument naming the
+/// flag on a bad value.
+Status ParseTrainingFlags(const ParsedArgs& a, PersonaliseOptions* o);
+
+/// The value flags ParseTrainingFlags reads.
+std::vector<std::string> TrainingFlagNames();
 
 /// Labels from a 1-D uint8 IDX file (255: unlabelled), checked against `count` images.
 StatusOr<std::vector<uint8_t>> ReadLabels(const std::string& path, size_t count);

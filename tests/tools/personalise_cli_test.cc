@@ -112,6 +112,35 @@ TEST_F(PersonaliseCliTest, PersonaliseEvaluateInfer) {
   EXPECT_EQ(exit1, at_exit) << "infer and evaluate agree on who leaves early";
 }
 
+TEST_F(PersonaliseCliTest, FineTuneBaselinesOnTheSameFlags) {
+  for (const char* mode : {"classifier", "whole"}) {
+    SCOPED_TRACE(mode);
+    const std::string out = dir_ + "/" + mode + ".psm";
+    Result r = RunArgs({"finetune", "--mode", mode, "--model", dir_ + "/model.psm", "--images",
+                        dir_ + "/images.idx", "--labels", dir_ + "/some-labels.idx", "--epochs",
+                        "2", "--seed", "3", "--out", out});
+    ASSERT_EQ(r.code, kExitOk) << r.err << r.out;
+    // The same training part as personalise: 80 images less the held-out fifth.
+    EXPECT_NE(r.out.find("on 64 images"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("epoch 2/2"), std::string::npos) << r.out;
+    StatusOr<Graph> tuned = LoadGraph(out);
+    ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
+    Result e = RunArgs({"evaluate", "--model", out, "--images", dir_ + "/images.idx", "--labels",
+                        dir_ + "/labels.idx"});
+    EXPECT_EQ(e.code, kExitOk) << e.err;
+    EXPECT_NE(e.out.find("accuracy"), std::string::npos) << e.out;
+  }
+  Result bad = RunArgs({"finetune", "--mode", "heads", "--model", dir_ + "/model.psm", "--images",
+                        dir_ + "/images.idx", "--out", dir_ + "/x.psm"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_NE(bad.err.find("--mode: expected whole or classifier, got 'heads'"), std::string::npos)
+      << bad.err;
+  Result exits_flag =
+      RunArgs({"finetune", "--mode", "whole", "--model", dir_ + "/model.psm", "--images",
+               dir_ + "/images.idx", "--exits", "2", "--out", dir_ + "/x.psm"});
+  EXPECT_EQ(exits_flag.code, kExitUsage);
+}
+
 TEST_F(PersonaliseCliTest, ClearErrors) {
   Result missing = RunArgs({"personalise", "--model", dir_ + "/model.psm"});
   EXPECT_EQ(missing.code, kExitUsage);
