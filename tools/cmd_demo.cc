@@ -24,7 +24,7 @@ constexpr const char* kUsage =
     "usage: persephonee demo [--backbone FILE] [--users N] [--first-seed S] [--epochs E]\n"
     "         [--train N] [--test N] [--exits K] [--threads T] [--memory-budget B]\n"
     "         [--latency-images N] [--backbone-test-images N] [--head-weights int8|float32]\n"
-    "         [--data DIR] [--report DIR]\n"
+    "         [--data DIR] [--report DIR] [--epsilon X] [--delta X] [--no-baselines]\n"
     "\n"
     "Personalises early exits of the pretrained Fashion-MNIST backbone for N simulated users\n"
     "(default 20) at 0%, 10% and 100% labels, against the original model, whole-network\n"
@@ -37,7 +37,10 @@ constexpr const char* kUsage =
     "commands recorded in FILE.pretrain (one per line, {out} standing for FILE), which takes\n"
     "about an hour on one core.\n"
     "--data DIR holds Fashion-MNIST's IDX files (default /usr/share/datasets/fashion-mnist).\n"
-    "--head-weights: how the exits' weights are stored, as in `persephonee personalise`.\n";
+    "--head-weights: how the exits' weights are stored, as in `persephonee personalise`.\n"
+    "--epsilon, --delta: the calibration's guarantee, as in `persephonee personalise`.\n"
+    "--no-baselines: skip both fine-tuning baselines (a quicker look; their claims are then\n"
+    "not measured and show as NOT MET).\n";
 
 std::string FirstToken(const std::string& text) {
   std::istringstream in(text);
@@ -128,6 +131,15 @@ Status Demo(const ParsedArgs& a) {
   o.threads = static_cast<int>(threads);
   o.personalise.threads = o.threads;
   o.latency_images = static_cast<size_t>(latency);
+  o.baselines = !a.switches.count("--no-baselines");
+  if (v.count("--epsilon")) {
+    ASSIGN_OR_RETURN(float e, ParseFloat("--epsilon", v.at("--epsilon"), 0, 1));
+    o.guarantee.epsilon = e;
+  }
+  if (v.count("--delta")) {
+    ASSIGN_OR_RETURN(float d, ParseFloat("--delta", v.at("--delta"), 1e-6f, 0.999f));
+    o.guarantee.delta = d;
+  }
   if (v.count("--head-weights")) {
     ASSIGN_OR_RETURN(o.personalise.head_storage, ParseHeadWeights(v.at("--head-weights")));
   }
@@ -188,12 +200,12 @@ Status Demo(const ParsedArgs& a) {
 }  // namespace
 
 int RunDemo(const std::vector<std::string>& args) {
-  StatusOr<ParsedArgs> parsed =
-      ParseArgs(args,
-                {"--backbone", "--users", "--first-seed", "--epochs", "--train", "--test",
-                 "--exits", "--threads", "--memory-budget", "--latency-images",
-                 "--backbone-test-images", "--data", "--report", "--head-weights"},
-                {});
+  StatusOr<ParsedArgs> parsed = ParseArgs(
+      args,
+      {"--backbone", "--users", "--first-seed", "--epochs", "--train", "--test", "--exits",
+       "--threads", "--memory-budget", "--latency-images", "--backbone-test-images", "--data",
+       "--report", "--head-weights", "--epsilon", "--delta"},
+      {"--no-baselines"});
   if (!parsed.ok()) return UsageError("demo", parsed.status().message(), kUsage);
   if (parsed->help) {
     std::fputs(kUsage, stdout);

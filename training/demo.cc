@@ -433,6 +433,7 @@ StatusOr<DemoResults> RunDemo(const Graph& backbone, const FashionMnist& data,
           {FineTuneScope::kWholeNetwork, &run.whole},
           {FineTuneScope::kClassifier, &run.classifier}};
       for (const auto& [scope, out] : baselines) {
+        if (!o.baselines) break;
         progress(scope == FineTuneScope::kWholeNetwork ? "whole-network fine-tuning"
                                                        : "classifier fine-tuning");
         PersonaliseOptions fo = o.personalise;

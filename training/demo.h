@@ -63,6 +63,8 @@ struct DemoOptions {
   }();
   /// The calibration's guarantee (training/guarantee.h).
   GuaranteeOptions guarantee;
+  /// Run the two fine-tuning baselines (false: a quicker look without them).
+  bool baselines = true;
   float whole_learning_rate = 0.01f;  ///< SGD with momentum for the whole network.
   float classifier_learning_rate = 3e-3f;
   /// Called when a step starts: done of total steps, and what runs.

@@ -248,6 +248,11 @@ void WriteRun(const DemoRun& r, JsonWriter& w) {
   WritePoint("best_within_original_cost", r.best_within_original_cost, w);
   WriteMethod("whole", r.whole, w);
   WriteMethod("classifier", r.classifier, w);
+  WriteMethod("prior_corrected", r.prior_corrected, w);
+  w.Bool("exits_on", r.exits_on);
+  w.Dbl("guarantee_bound", r.guarantee_bound);
+  w.Dbl("teacher_trust", r.teacher_trust);
+  w.Bool("final_trained", r.final_trained);
   w.BeginArray("curve");
   for (const DemoPoint& p : r.curve) WritePoint(nullptr, p, w);
   w.EndArray();
@@ -293,6 +298,9 @@ std::string DemoJson(const DemoResults& r) {
     for (const auto& row : demo_report_internal::SummaryRows()) {
       WriteSpread(row.json_key, s.*row.field, w);
     }
+    w.Uint("users_below_1_point", s.users_below_1);
+    w.Uint("users_below_3_points", s.users_below_3);
+    w.Uint("users_exits_on", s.exits_on);
     w.EndObject();
   }
   w.EndArray();
