@@ -241,6 +241,14 @@ Status Personalise(const ParsedArgs& a) {
         "confidence %.2f, on %lld held-out images (%lld labelled)\n",
         g.thresholds.empty() ? 0.0 : g.thresholds[0], g.bound, g.epsilon, 1 - g.delta,
         static_cast<long long>(g.samples), static_cast<long long>(g.labelled));
+  } else if (g.accepted > 0) {
+    std::printf(
+        "calibration: early exits OFF for this user: %d settings passed the bound (epsilon %.4f "
+        "at confidence %.2f, %lld held-out images, %lld labelled), but each lost more than "
+        "%.4f against the final exit on the held-out images; every image goes through the "
+        "whole network\n",
+        g.accepted, g.epsilon, 1 - g.delta, static_cast<long long>(g.samples),
+        static_cast<long long>(g.labelled), g.epsilon);
   } else {
     std::printf(
         "calibration: early exits OFF for this user: no setting passed (the first reached a loss "

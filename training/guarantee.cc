@@ -104,34 +104,50 @@ StatusOr<GuaranteeResult> CalibrateWithGuarantee(const ExitObservations& obs,
   if (heads == 0) return result;
 
   const double split = labelled > 0 ? options.delta / 2 : options.delta;
+  const double select = options.select_epsilon >= 0 ? options.select_epsilon : options.epsilon;
   const std::vector<float> candidates = GuaranteeCandidates();
+  bool failed_recorded = false;
   for (size_t c = 1; c < candidates.size(); ++c) {
     const std::vector<float> t(static_cast<size_t>(heads), candidates[c]);
-    int64_t a = 0, b = 0;
+    int64_t a = 0, b = 0, ref_loss = 0;
     for (int64_t i = 0; i < n; ++i) {
       const int e = ExitOf(obs, i, t);
       const int32_t answer = obs.prediction(i, e);
       const int32_t label = obs.labels.empty() ? -1 : obs.labels[static_cast<size_t>(i)];
+      const int32_t reference = obs.prediction(i, ref);
       if (label >= 0) {
         const bool orig_right = original[static_cast<size_t>(i)] == label;
         const bool right = answer == label;
         a += orig_right && !right ? 1 : 0;
         b += !orig_right && right ? 1 : 0;
+        ref_loss += (reference == label ? 1 : 0) - (right ? 1 : 0);
       } else {
-        a += answer != obs.prediction(i, ref) ? 1 : 0;
+        a += answer != reference ? 1 : 0;
+        ref_loss += answer != reference ? 1 : 0;
       }
     }
     const double bound =
         ClopperPearsonUpper(a, n, split) - (labelled > 0 ? ClopperPearsonLower(b, n, split) : 0.0);
     ++result.tested;
     const bool pass = bound <= options.epsilon;
-    if (pass || !result.exits_on) {
-      result.bound = bound;
-      result.estimate = static_cast<double>(a - b) / static_cast<double>(n);
+    const double estimate = static_cast<double>(a - b) / static_cast<double>(n);
+    const double against_ref = static_cast<double>(ref_loss) / static_cast<double>(n);
+    if (!pass) {
+      if (result.accepted == 0 && !failed_recorded) {
+        result.bound = bound;
+        result.estimate = estimate;
+        failed_recorded = true;
+      }
+      break;
     }
-    if (!pass) break;
-    result.exits_on = true;
-    result.thresholds = t;
+    ++result.accepted;
+    if (against_ref <= select + 1e-12) {
+      result.exits_on = true;
+      result.thresholds = t;
+      result.bound = bound;
+      result.estimate = estimate;
+      result.reference_loss = against_ref;
+    }
   }
   return result;
 }

@@ -52,18 +52,23 @@ std::vector<float> GuaranteeCandidates();
 struct GuaranteeOptions {
   double epsilon = 0.01;  ///< Accuracy the early exits may lose (a fraction), in [0, 1].
   double delta = 0.1;     ///< Allowed probability that they lose more, in (0, 1).
+  /// The estimated loss against the reference the choice may take (see the top); negative:
+  /// epsilon.
+  double select_epsilon = -1;
 };
 
 /// What CalibrateWithGuarantee chose.
 struct GuaranteeResult {
   std::vector<float> thresholds;  ///< [E-1]: the chosen shared threshold, or +inf (all off).
   bool exits_on = false;          ///< A candidate other than "all off" passed.
-  double bound = 0;      ///< U at the chosen setting; when exits_on is false, U of the first
-                         ///< candidate with an exit on (the one that failed).
-  double estimate = 0;   ///< mean(A) - mean(B) at the chosen setting (or that failed one).
-  int64_t samples = 0;   ///< Held-out samples behind the bound.
-  int64_t labelled = 0;  ///< Of those, labelled.
-  int tested = 0;        ///< Candidates tested, the failing one included.
+  double bound = 0;           ///< U at the chosen setting; when exits_on is false, U of the first
+                              ///< candidate with an exit on (the one that failed).
+  double estimate = 0;        ///< mean(A) - mean(B) at the chosen setting (or that failed one).
+  int64_t samples = 0;        ///< Held-out samples behind the bound.
+  int64_t labelled = 0;       ///< Of those, labelled.
+  int tested = 0;             ///< Candidates tested, the failing one included.
+  int accepted = 0;           ///< Of those, accepted (all off not counted).
+  double reference_loss = 0;  ///< Estimated loss against the reference at the choice.
   double epsilon = 0, delta = 0;
 };
 

@@ -163,6 +163,40 @@ TEST(GuaranteeTest, LabelledGainsOffsetDisagreement) {
   EXPECT_EQ(r->labelled, 200);
 }
 
+TEST(GuaranteeTest, GainsAreNotAllSpentOnSpeed) {
+  // All labelled. The original is wrong on the first 100, the reference right on all 200; the
+  // early exit (score 0.9) is right where the original is wrong but wrong on 10 samples the
+  // reference has right. Against the original it gains 90 of 200 (certified), but against the
+  // reference it loses 5%: with the default selection no threshold low enough to let a sample
+  // out is chosen, with 10% the exit answers all of them.
+  ExitObservations obs;
+  obs.num_samples = 200;
+  obs.num_exits = 2;
+  obs.exit_macs = {10, 100};
+  std::vector<int32_t> original;
+  for (int i = 0; i < 200; ++i) {
+    const bool exit_wrong = i >= 100 && i < 110;
+    obs.predictions.insert(obs.predictions.end(), {exit_wrong ? 0 : 1, 1});
+    obs.scores.insert(obs.scores.end(), {0.9f, 1.0f});
+    obs.labels.push_back(1);
+    original.push_back(i < 100 ? 0 : 1);
+  }
+  StatusOr<GuaranteeResult> r = CalibrateWithGuarantee(obs, original);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GT(r->accepted, 10);
+  EXPECT_GT(r->thresholds[0], 0.9f);
+  EXPECT_EQ(r->reference_loss, 0.0);
+  GuaranteeOptions o;
+  o.select_epsilon = 0.1;
+  r = CalibrateWithGuarantee(obs, original, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->exits_on);
+  EXPECT_LE(r->thresholds[0], 0.9f);
+  EXPECT_NEAR(r->reference_loss, 0.05, 1e-12);
+  EXPECT_NEAR(r->estimate, (10.0 - 100.0) / 200, 1e-12);
+  EXPECT_LT(r->bound, 0.0);
+}
+
 TEST(GuaranteeTest, BadArgumentsAreRefused) {
   ExitObservations obs;
   obs.num_samples = 1;
