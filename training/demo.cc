@@ -273,7 +273,7 @@ StatusOr<DemoResults> RunDemo(const Graph& backbone, const FashionMnist& data,
   size_t done = 0;
   for (int u = 0; u < o.users; ++u) {
     const uint64_t seed = o.first_seed + static_cast<uint64_t>(u);
-    ASSIGN_OR_RETURN(UserSpec spec, MakeUser(seed));
+    ASSIGN_OR_RETURN(UserSpec spec, MakeUser(seed, static_cast<UserFamily>(o.family)));
     for (double fraction : o.label_fractions) {
       auto progress = [&](const char* what) {
         if (o.on_progress) {

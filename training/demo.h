@@ -45,6 +45,9 @@ namespace persephonee {
 struct DemoOptions {
   int users = 20;
   uint64_t first_seed = 1;  ///< Users first_seed .. first_seed + users - 1.
+  /// Which family of simulated users (training/users.h): 1, the users the method was tuned on,
+  /// or 2, the held-out family, for reporting only.
+  int family = 1;
   std::vector<double> label_fractions = {0.0, 0.1, 1.0};
   size_t train_images = 500;  ///< On-device images per user.
   size_t test_images = 500;   ///< Held-out test images per user.

@@ -256,6 +256,9 @@ std::vector<std::pair<std::string, std::string>> Facts(const DemoResults& r) {
                                     static_cast<unsigned long long>(o.first_seed),
                                     static_cast<unsigned long long>(o.first_seed + o.users - 1))
                            : Printf("%d", o.users));
+  facts.back().second += o.family == 2
+                             ? ", family 2 (held out: nothing was tuned on them)"
+                             : Printf(", family %d (the users the method was tuned on)", o.family);
   facts.emplace_back("images per user",
                      Printf("%zu on-device, %zu test; latency timed on %zu, batch 1",
                             o.train_images, o.test_images, o.latency_images));

@@ -171,6 +171,7 @@ void WriteOptions(const DemoOptions& o, JsonWriter& w) {
   w.BeginObject("options");
   w.Int("users", o.users);
   w.Uint("first_seed", o.first_seed);
+  w.Int("user_family", o.family);
   w.Doubles("label_fractions", o.label_fractions);
   w.Uint("train_images", o.train_images);
   w.Uint("test_images", o.test_images);

@@ -31,10 +31,19 @@ inline double PixelOrZero(const uint8_t* in, int h, int w, int row, int col) {
   return static_cast<double>(in[static_cast<size_t>(row) * w + col]);
 }
 
-// Stage 1: every output pixel maps back through the inverse rotation and shift to a source
-// point, sampled bilinearly. The inverse of "rotate counter-clockwise as displayed" (rows grow
-// downwards) by theta is (dx, dy) = (c x' - s y', s x' + c y') for the offsets (x', y') of the
-// output point from the shifted centre.
+// True if stage 1 moves anything.
+bool HasGeometry(const PersonalTransform& t) {
+  return t.rotation_degrees != 0.0 || t.shift_x != 0.0 || t.shift_y != 0.0 || t.mirror ||
+         t.zoom != 1.0 || t.shear != 0.0;
+}
+
+// Stage 1: every output pixel maps back through the inverse shift, rotation, zoom, shear and
+// mirror to a source point, sampled bilinearly. The inverse of "rotate counter-clockwise as
+// displayed" (rows grow downwards) by theta is (dx, dy) = (c x' - s y', s x' + c y') for the
+// offsets (x', y') of the output point from the shifted centre; then the zoom is divided out,
+// the shear (x' = x + shear y) undone and the mirror (x' = -x) undone. Each of the later steps
+// is skipped when neutral, so a transform without them computes exactly what it did before
+// they were added.
 void Resample(const PersonalTransform& t, const uint8_t* in, int h, int w, double* out) {
   double s = 0.0;
   double c = 1.0;
@@ -45,8 +54,16 @@ void Resample(const PersonalTransform& t, const uint8_t* in, int h, int w, doubl
     const double yp = (y - cy) - t.shift_y;
     for (int x = 0; x < w; ++x) {
       const double xp = (x - cx) - t.shift_x;
-      const double sx = cx + (c * xp - s * yp);
-      const double sy = cy + (s * xp + c * yp);
+      double dx = c * xp - s * yp;
+      double dy = s * xp + c * yp;
+      if (t.zoom != 1.0) {
+        dx = dx / t.zoom;
+        dy = dy / t.zoom;
+      }
+      if (t.shear != 0.0) dx = dx - t.shear * dy;
+      if (t.mirror) dx = -dx;
+      const double sx = cx + dx;
+      const double sy = cy + dy;
       double v = 0.0;
       // Points a pixel or more outside the image read only background (and could overflow int).
       if (sx > -1.0 && sx < w && sy > -1.0 && sy < h) {
@@ -65,6 +82,24 @@ void Resample(const PersonalTransform& t, const uint8_t* in, int h, int w, doubl
       out[static_cast<size_t>(y) * w + x] = v;
     }
   }
+}
+
+// Calls f(v) for every pixel v of `image` inside `r`, clipped to the h x w image.
+template <typename F>
+void ForEachInRect(const PixelRect& r, int h, int w, double* image, F f) {
+  const int x0 = std::max(r.x, 0);
+  const int y0 = std::max(r.y, 0);
+  const int x1 = std::min(r.x + r.width, w);  // |x| and width are at most 4096: no overflow
+  const int y1 = std::min(r.y + r.height, h);
+  for (int y = y0; y < y1; ++y) {
+    for (int x = x0; x < x1; ++x) f(image[static_cast<size_t>(y) * w + x]);
+  }
+}
+
+// Stage 10 on one byte: bin floor(u n / 256) of n, to round(255 bin / (n - 1)), halves up.
+inline uint8_t Posterise(uint8_t u, int levels) {
+  const int bin = u * levels / 256;
+  return static_cast<uint8_t>((2 * 255 * bin + (levels - 1)) / (2 * (levels - 1)));
 }
 
 // Stage 2: separable Gaussian, rows then columns, zero outside the image.
@@ -215,9 +250,15 @@ void PortableSinCosDegrees(double degrees, double* sine, double* cosine) {
 
 // --- The transform ---------------------------------------------------------------------------
 
+bool PersonalTransform::UsesLaterStages() const {
+  return mirror || zoom != 1.0 || shear != 0.0 || !inversion.IsEmpty() || !occlusion.IsEmpty() ||
+         posterise_levels != 0;
+}
+
 bool PersonalTransform::IsIdentity() const {
   return brightness == 0.0 && contrast == 1.0 && gamma == 1.0 && rotation_degrees == 0.0 &&
-         shift_x == 0.0 && shift_y == 0.0 && blur_sigma == 0.0 && noise_std == 0.0;
+         shift_x == 0.0 && shift_y == 0.0 && blur_sigma == 0.0 && noise_std == 0.0 &&
+         !UsesLaterStages();
 }
 
 std::string PersonalTransform::ToString() const {
@@ -227,6 +268,13 @@ std::string PersonalTransform::ToString() const {
   out << "rotation=" << rotation_degrees << "deg shift=(" << shift_x << "," << shift_y
       << ") blur=" << blur_sigma << " contrast=" << contrast << " brightness=" << brightness
       << " gamma=" << gamma << " noise=" << noise_std;
+  if (UsesLaterStages()) {
+    out << " mirror=" << (mirror ? 1 : 0) << " zoom=" << zoom << " shear=" << shear
+        << " inversion=" << inversion.width << "x" << inversion.height << "@(" << inversion.x << ","
+        << inversion.y << ") occlusion=" << occlusion.width << "x" << occlusion.height << "@("
+        << occlusion.x << "," << occlusion.y << ")/" << occlusion_level
+        << " posterise=" << posterise_levels;
+  }
   return out.str();
 }
 
@@ -246,6 +294,29 @@ Status ValidateTransform(const PersonalTransform& t) {
   ENSURE(t.blur_sigma >= 0.0 && t.blur_sigma <= 10.0, "PersonalTransform: blur_sigma ",
          t.blur_sigma, " is outside [0, 10]");
   ENSURE(t.noise_std >= 0.0, "PersonalTransform: noise_std ", t.noise_std, " is negative");
+  ENSURE(std::isfinite(t.zoom) && t.zoom >= 0.1 && t.zoom <= 10.0, "PersonalTransform: zoom ",
+         t.zoom, " is outside [0.1, 10]");
+  ENSURE(std::isfinite(t.shear) && t.shear >= -2.0 && t.shear <= 2.0, "PersonalTransform: shear ",
+         t.shear, " is outside [-2, 2]");
+  const struct {
+    const char* name;
+    const PixelRect& rect;
+  } rects[] = {{"inversion", t.inversion}, {"occlusion", t.occlusion}};
+  for (const auto& r : rects) {
+    ENSURE(r.rect.x >= -kMaxSide && r.rect.x <= kMaxSide, "PersonalTransform: ", r.name, ".x ",
+           r.rect.x, " is outside [", -kMaxSide, ", ", kMaxSide, "]");
+    ENSURE(r.rect.y >= -kMaxSide && r.rect.y <= kMaxSide, "PersonalTransform: ", r.name, ".y ",
+           r.rect.y, " is outside [", -kMaxSide, ", ", kMaxSide, "]");
+    ENSURE(r.rect.width >= 0 && r.rect.width <= kMaxSide, "PersonalTransform: ", r.name, ".width ",
+           r.rect.width, " is outside [0, ", kMaxSide, "]");
+    ENSURE(r.rect.height >= 0 && r.rect.height <= kMaxSide, "PersonalTransform: ", r.name,
+           ".height ", r.rect.height, " is outside [0, ", kMaxSide, "]");
+  }
+  ENSURE(t.occlusion_level >= 0 && t.occlusion_level <= 255, "PersonalTransform: occlusion_level ",
+         t.occlusion_level, " is outside [0, 255]");
+  ENSURE(t.posterise_levels == 0 || (t.posterise_levels >= 2 && t.posterise_levels <= 256),
+         "PersonalTransform: posterise_levels ", t.posterise_levels,
+         " must be 0 (off) or in [2, 256]");
   return Status::Ok();
 }
 
@@ -262,11 +333,14 @@ Status Apply(const PersonalTransform& t, const uint8_t* in, uint8_t* out, int h,
   }
 
   std::vector<double> image(n);
-  if (t.rotation_degrees != 0.0 || t.shift_x != 0.0 || t.shift_y != 0.0) {
+  if (HasGeometry(t)) {
     Resample(t, in, h, w, image.data());
   } else {
     for (size_t i = 0; i < n; ++i) image[i] = in[i];
   }
+  ForEachInRect(t.inversion, h, w, image.data(), [](double& v) { v = 255.0 - v; });
+  const double level = t.occlusion_level;
+  ForEachInRect(t.occlusion, h, w, image.data(), [level](double& v) { v = level; });
   if (t.blur_sigma > 0.0) GaussianBlur(t.blur_sigma, h, w, image.data());
   if (t.contrast != 1.0) {
     double sum = 0.0;
@@ -286,6 +360,9 @@ Status Apply(const PersonalTransform& t, const uint8_t* in, uint8_t* out, int h,
   }
   for (size_t i = 0; i < n; ++i) {
     out[i] = static_cast<uint8_t>(std::floor(Clamp255(image[i]) + 0.5));
+  }
+  if (t.posterise_levels > 0) {
+    for (size_t i = 0; i < n; ++i) out[i] = Posterise(out[i], t.posterise_levels);
   }
   return Status::Ok();
 }

@@ -31,6 +31,19 @@ enum Stream : uint64_t {
   kTestNoiseStream = 8,
 };
 
+// Family 2's streams are numbered kHeldOutStreams + stream, so none of them is one of family
+// 1's: user s of one family shares no random numbers with user s of the other.
+constexpr uint64_t kHeldOutStreams = uint64_t{2} << 32;
+
+// The seed of `stream` of user `seed` of `family`. Family 1's is what it was before family 2.
+uint64_t StreamSeed(uint64_t seed, UserFamily family, uint64_t stream) {
+  return MixSeed(seed, family == UserFamily::kTuning ? stream : kHeldOutStreams + stream);
+}
+
+bool IsFamily(UserFamily family) {
+  return family == UserFamily::kTuning || family == UserFamily::kHeldOut;
+}
+
 Status CheckRange(const char* lo_name, double lo, const char* hi_name, double hi) {
   ENSURE(std::isfinite(lo) && std::isfinite(hi), "UserOptions: ", lo_name, " (", lo, ") and ",
          hi_name, " (", hi, ") must be finite");
@@ -38,7 +51,44 @@ Status CheckRange(const char* lo_name, double lo, const char* hi_name, double hi
   return Status::Ok();
 }
 
+Status CheckSides(const char* what, int lo, int hi, int side) {
+  ENSURE(lo >= 1 && lo <= hi && hi <= side, "UserOptions: need 1 <= held_out.", what, "_min_side (",
+         lo, ") <= held_out.", what, "_max_side (", hi, ") <= the held-out images' shorter side (",
+         side, ")");
+  return Status::Ok();
+}
+
+Status ValidateHeldOut(const HeldOutRanges& r) {
+  ENSURE(
+      r.image_height >= 1 && r.image_height <= 4096 && r.image_width >= 1 && r.image_width <= 4096,
+      "UserOptions: held_out image size ", r.image_height, "x", r.image_width,
+      " is outside 1x1 to 4096x4096");
+  RETURN_IF_ERROR(CheckRange("-held_out.rotation_max_degrees", -r.rotation_max_degrees,
+                             "held_out.rotation_max_degrees", r.rotation_max_degrees));
+  ENSURE(std::isfinite(r.mirror_probability) && r.mirror_probability >= 0.0 &&
+             r.mirror_probability <= 1.0,
+         "UserOptions: held_out.mirror_probability ", r.mirror_probability, " is outside [0, 1]");
+  RETURN_IF_ERROR(CheckRange("held_out.zoom_min", r.zoom_min, "held_out.zoom_max", r.zoom_max));
+  ENSURE(r.zoom_min >= 0.1 && r.zoom_max <= 10.0, "UserOptions: held_out zoom range [", r.zoom_min,
+         ", ", r.zoom_max, "] is outside [0.1, 10]");
+  RETURN_IF_ERROR(
+      CheckRange("-held_out.shear_max", -r.shear_max, "held_out.shear_max", r.shear_max));
+  ENSURE(r.shear_max <= 2.0, "UserOptions: held_out.shear_max ", r.shear_max, " is above 2");
+  const int side = std::min(r.image_height, r.image_width);
+  RETURN_IF_ERROR(CheckSides("inversion", r.inversion_min_side, r.inversion_max_side, side));
+  RETURN_IF_ERROR(CheckSides("occlusion", r.occlusion_min_side, r.occlusion_max_side, side));
+  ENSURE(r.occlusion_max_level >= 0 && r.occlusion_max_level <= 255,
+         "UserOptions: held_out.occlusion_max_level ", r.occlusion_max_level,
+         " is outside [0, 255]");
+  ENSURE(r.posterise_min_levels >= 2 && r.posterise_min_levels <= r.posterise_max_levels &&
+             r.posterise_max_levels <= 256,
+         "UserOptions: need 2 <= held_out.posterise_min_levels (", r.posterise_min_levels,
+         ") <= held_out.posterise_max_levels (", r.posterise_max_levels, ") <= 256");
+  return Status::Ok();
+}
+
 Status ValidateOptions(const UserOptions& o) {
+  ENSURE(IsFamily(o.family), "UserOptions: family ", static_cast<int>(o.family), " is not 1 or 2");
   ENSURE(o.min_classes >= 1 && o.min_classes <= o.max_classes && o.max_classes <= kNumClasses,
          "UserOptions: need 1 <= min_classes (", o.min_classes, ") <= max_classes (", o.max_classes,
          ") <= ", kNumClasses);
@@ -63,10 +113,12 @@ Status ValidateOptions(const UserOptions& o) {
          o.blur_sigma_min, ", ", o.blur_sigma_max, "] is outside [0, 10]");
   RETURN_IF_ERROR(CheckRange("noise_std_min", o.noise_std_min, "noise_std_max", o.noise_std_max));
   ENSURE(o.noise_std_min >= 0.0, "UserOptions: noise_std_min ", o.noise_std_min, " is negative");
-  return Status::Ok();
+  return ValidateHeldOut(o.held_out);
 }
 
 Status ValidateSpec(const UserSpec& spec) {
+  ENSURE(IsFamily(spec.family), "UserSpec ", spec.seed, ": family ", static_cast<int>(spec.family),
+         " is not 1 or 2");
   const size_t k = spec.classes.size();
   ENSURE(k >= 1 && k <= static_cast<size_t>(kNumClasses), "UserSpec ", spec.seed, ": ", k,
          " classes; need 1 to ", kNumClasses);
@@ -160,7 +212,7 @@ Status BuildSplit(const char* what, const UserSpec& spec, const LabelledImages& 
                   bool test_split, std::vector<uint32_t>* indices, std::vector<uint8_t>* labels,
                   std::vector<uint8_t>* images) {
   const std::vector<size_t> counts = SplitCounts(spec.proportions, n);
-  Rng rng(MixSeed(spec.seed, test_split ? kTestSampleStream : kTrainSampleStream));
+  Rng rng(StreamSeed(spec.seed, spec.family, test_split ? kTestSampleStream : kTrainSampleStream));
   indices->clear();
   for (size_t i = 0; i < spec.classes.size(); ++i) {
     ASSIGN_OR_RETURN(std::vector<uint32_t> records,
@@ -176,7 +228,8 @@ Status BuildSplit(const char* what, const UserSpec& spec, const LabelledImages& 
     const uint32_t r = (*indices)[i];
     (*labels)[i] = view.labels[r];
     RETURN_IF_ERROR(Apply(spec.transform, view.images + r * pixels, images->data() + i * pixels,
-                          view.height, view.width, UserNoiseSeed(spec.seed, test_split, r)));
+                          view.height, view.width,
+                          UserNoiseSeed(spec.seed, test_split, r, spec.family)));
   }
   return Status::Ok();
 }
@@ -228,14 +281,81 @@ Status MakeDirectory(const std::string& dir) {
                "WriteUser: cannot create directory '", dir, "': ", ErrnoText(error));
 }
 
+// A rectangle with sides drawn from [min_side, max_side], placed uniformly inside h x w.
+PixelRect DrawRect(Rng& rng, int min_side, int max_side, int h, int w) {
+  PixelRect r;
+  r.width = min_side + static_cast<int>(rng.Below(static_cast<uint64_t>(max_side - min_side + 1)));
+  r.height = min_side + static_cast<int>(rng.Below(static_cast<uint64_t>(max_side - min_side + 1)));
+  r.x = static_cast<int>(rng.Below(static_cast<uint64_t>(w - r.width + 1)));
+  r.y = static_cast<int>(rng.Below(static_cast<uint64_t>(h - r.height + 1)));
+  return r;
+}
+
+// Family 1: every one of the first stages at a moderate strength.
+PersonalTransform TuningTransform(const UserOptions& options, Rng& t_rng) {
+  PersonalTransform t;
+  const double rotation = t_rng.Uniform(options.rotation_min_degrees, options.rotation_max_degrees);
+  t.rotation_degrees = t_rng.Below(2) == 0 ? rotation : -rotation;
+  t.shift_x = t_rng.Uniform(-options.shift_max, options.shift_max);
+  t.shift_y = t_rng.Uniform(-options.shift_max, options.shift_max);
+  t.brightness = t_rng.Uniform(-options.brightness_max, options.brightness_max);
+  t.contrast = t_rng.Uniform(options.contrast_min, options.contrast_max);
+  t.gamma =
+      PortableExp(t_rng.Uniform(PortableLog(options.gamma_min), PortableLog(options.gamma_max)));
+  t.blur_sigma = t_rng.Uniform(options.blur_sigma_min, options.blur_sigma_max);
+  t.noise_std = t_rng.Uniform(options.noise_std_min, options.noise_std_max);
+  return t;
+}
+
+// Family 2: mirror (sometimes) with rotation, zoom, shear, an inverted and an occluding
+// rectangle, posterised levels; none of family 1's photometric stages.
+PersonalTransform HeldOutTransform(const HeldOutRanges& r, Rng& t_rng) {
+  PersonalTransform t;
+  t.rotation_degrees = t_rng.Uniform(-r.rotation_max_degrees, r.rotation_max_degrees);
+  t.mirror = t_rng.Uniform() < r.mirror_probability;
+  t.zoom = PortableExp(t_rng.Uniform(PortableLog(r.zoom_min), PortableLog(r.zoom_max)));
+  t.shear = t_rng.Uniform(-r.shear_max, r.shear_max);
+  t.inversion =
+      DrawRect(t_rng, r.inversion_min_side, r.inversion_max_side, r.image_height, r.image_width);
+  t.occlusion =
+      DrawRect(t_rng, r.occlusion_min_side, r.occlusion_max_side, r.image_height, r.image_width);
+  t.occlusion_level =
+      static_cast<int>(t_rng.Below(static_cast<uint64_t>(r.occlusion_max_level) + 1));
+  t.posterise_levels =
+      r.posterise_min_levels + static_cast<int>(t_rng.Below(static_cast<uint64_t>(
+                                   r.posterise_max_levels - r.posterise_min_levels + 1)));
+  return t;
+}
+
 }  // namespace
+
+StatusOr<UserFamily> UserFamilyFromNumber(int64_t number, const char* what) {
+  ENSURE(number == 1 || number == 2, what,
+         " must be 1 (the users everything was tuned on) or 2 "
+         "(the held-out users), got ",
+         number);
+  return static_cast<UserFamily>(number);
+}
+
+UserOptions UserOptionsFor(UserFamily family) {
+  UserOptions o;
+  o.family = family;
+  if (family == UserFamily::kHeldOut) o.max_classes = 5;
+  return o;
+}
+
+StatusOr<UserSpec> MakeUser(uint64_t seed, UserFamily family) {
+  ENSURE(IsFamily(family), "MakeUser: family ", static_cast<int>(family), " is not 1 or 2");
+  return MakeUser(seed, UserOptionsFor(family));
+}
 
 StatusOr<UserSpec> MakeUser(uint64_t seed, const UserOptions& options) {
   RETURN_IF_ERROR(ValidateOptions(options));
   UserSpec spec;
   spec.seed = seed;
+  spec.family = options.family;
 
-  Rng class_rng(MixSeed(seed, kClassStream));
+  Rng class_rng(StreamSeed(seed, options.family, kClassStream));
   const int k = options.min_classes +
                 static_cast<int>(class_rng.Below(options.max_classes - options.min_classes + 1));
   std::vector<int> all(kNumClasses);
@@ -246,7 +366,7 @@ StatusOr<UserSpec> MakeUser(uint64_t seed, const UserOptions& options) {
   spec.classes.assign(all.begin(), all.begin() + k);
   std::sort(spec.classes.begin(), spec.classes.end());
 
-  Rng proportion_rng(MixSeed(seed, kProportionStream));
+  Rng proportion_rng(StreamSeed(seed, options.family, kProportionStream));
   std::vector<double> draws(k);
   double sum = 0.0;
   for (double& e : draws) {
@@ -259,23 +379,16 @@ StatusOr<UserSpec> MakeUser(uint64_t seed, const UserOptions& options) {
                                (sum > 0.0 ? free_share * e / sum : free_share / k));
   }
 
-  Rng t_rng(MixSeed(seed, kTransformStream));
-  PersonalTransform& t = spec.transform;
-  const double rotation = t_rng.Uniform(options.rotation_min_degrees, options.rotation_max_degrees);
-  t.rotation_degrees = t_rng.Below(2) == 0 ? rotation : -rotation;
-  t.shift_x = t_rng.Uniform(-options.shift_max, options.shift_max);
-  t.shift_y = t_rng.Uniform(-options.shift_max, options.shift_max);
-  t.brightness = t_rng.Uniform(-options.brightness_max, options.brightness_max);
-  t.contrast = t_rng.Uniform(options.contrast_min, options.contrast_max);
-  t.gamma =
-      PortableExp(t_rng.Uniform(PortableLog(options.gamma_min), PortableLog(options.gamma_max)));
-  t.blur_sigma = t_rng.Uniform(options.blur_sigma_min, options.blur_sigma_max);
-  t.noise_std = t_rng.Uniform(options.noise_std_min, options.noise_std_max);
+  Rng t_rng(StreamSeed(seed, options.family, kTransformStream));
+  spec.transform = options.family == UserFamily::kTuning
+                       ? TuningTransform(options, t_rng)
+                       : HeldOutTransform(options.held_out, t_rng);
   return spec;
 }
 
-uint64_t UserNoiseSeed(uint64_t user_seed, bool test_split, uint32_t record) {
-  return MixSeed(MixSeed(user_seed, test_split ? kTestNoiseStream : kTrainNoiseStream), record);
+uint64_t UserNoiseSeed(uint64_t user_seed, bool test_split, uint32_t record, UserFamily family) {
+  return MixSeed(StreamSeed(user_seed, family, test_split ? kTestNoiseStream : kTrainNoiseStream),
+                 record);
 }
 
 std::vector<size_t> SplitCounts(const std::vector<double>& proportions, size_t n) {
@@ -341,7 +454,7 @@ StatusOr<UserData> BuildUserData(const UserSpec& spec, const LabelledImages& poo
   const std::vector<size_t> per_class =
       ApportionInteger(CountPerClass(spec.classes, data.train_true_labels), labelled);
   data.train_labels.assign(n, kUnlabelled);
-  Rng label_rng(MixSeed(spec.seed, kLabelStream));
+  Rng label_rng(StreamSeed(spec.seed, spec.family, kLabelStream));
   for (size_t i = 0; i < spec.classes.size(); ++i) {
     std::vector<size_t> positions;
     for (size_t j = 0; j < n; ++j) {
@@ -364,8 +477,12 @@ std::string UserJson(const UserData& data) {
   auto integer = [](auto v) { return std::to_string(v); };
   std::ostringstream out;
   out << "{\n"
-      << "  \"seed\": " << spec.seed << ",\n"
-      << "  \"classes\": " << JsonList(spec.classes, integer) << ",\n"
+      << "  \"seed\": " << spec.seed << ",\n";
+  // Family 1's user.json is what it was before family 2 existed: no "family", no later stages.
+  if (spec.family != UserFamily::kTuning) {
+    out << "  \"family\": " << static_cast<int>(spec.family) << ",\n";
+  }
+  out << "  \"classes\": " << JsonList(spec.classes, integer) << ",\n"
       << "  \"proportions\": " << JsonList(spec.proportions, number) << ",\n"
       << "  \"label_fraction\": " << ClassicNumber(data.label_fraction) << ",\n"
       << "  \"height\": " << data.height << ",\n"
@@ -385,7 +502,23 @@ std::string UserJson(const UserData& data) {
       << "    \"contrast\": " << ClassicNumber(t.contrast) << ",\n"
       << "    \"brightness\": " << ClassicNumber(t.brightness) << ",\n"
       << "    \"gamma\": " << ClassicNumber(t.gamma) << ",\n"
-      << "    \"noise_std\": " << ClassicNumber(t.noise_std) << "\n"
+      << "    \"noise_std\": " << ClassicNumber(t.noise_std);
+  if (spec.family != UserFamily::kTuning || t.UsesLaterStages()) {
+    auto rect = [](const PixelRect& r) {
+      return "{\"x\": " + std::to_string(r.x) + ", \"y\": " + std::to_string(r.y) +
+             ", \"width\": " + std::to_string(r.width) +
+             ", \"height\": " + std::to_string(r.height) + "}";
+    };
+    out << ",\n"
+        << "    \"mirror\": " << (t.mirror ? "true" : "false") << ",\n"
+        << "    \"zoom\": " << ClassicNumber(t.zoom) << ",\n"
+        << "    \"shear\": " << ClassicNumber(t.shear) << ",\n"
+        << "    \"inversion\": " << rect(t.inversion) << ",\n"
+        << "    \"occlusion\": " << rect(t.occlusion) << ",\n"
+        << "    \"occlusion_level\": " << t.occlusion_level << ",\n"
+        << "    \"posterise_levels\": " << t.posterise_levels;
+  }
+  out << "\n"
       << "  }\n"
       << "}\n";
   return out.str();

@@ -103,6 +103,14 @@ TEST(DemoCliTest, UsageErrors) {
   EXPECT_NE(r.err.find("--report"), std::string::npos) << r.err;
   r = RunArgs({"demo", "extra"});
   EXPECT_EQ(r.code, 2);
+  for (const char* family : {"0", "3", "x"}) {
+    r = RunArgs({"demo", "--family", family, "--backbone", Backbone("usage")});
+    EXPECT_EQ(r.code, 2) << family;
+    EXPECT_NE(r.err.find("--family"), std::string::npos) << r.err;
+  }
+  r = RunArgs({"demo", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--family 1|2"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -49,7 +49,8 @@ size_t CountLabelled(const std::vector<uint8_t>& labels) {
 }
 
 // What the library builds for user `seed`: the reference the written files must equal.
-StatusOr<UserData> LibraryUser(uint64_t seed, size_t n_train, size_t n_test, double fraction) {
+StatusOr<UserData> LibraryUser(uint64_t seed, size_t n_train, size_t n_test, double fraction,
+                               UserFamily family = UserFamily::kTuning) {
   static const IdxArray* arrays = [] {
     auto* a = new IdxArray[4];
     const char* names[] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -66,7 +67,7 @@ StatusOr<UserData> LibraryUser(uint64_t seed, size_t n_train, size_t n_test, dou
   const LabelledImages pool = {arrays[0].data.data(),  arrays[1].data.data(), 60000, 28, 28,
                                kFashionMnistPoolBegin, kFashionMnistPoolEnd};
   const LabelledImages test = {arrays[2].data.data(), arrays[3].data.data(), 10000, 28, 28, 0, 0};
-  StatusOr<UserSpec> spec = MakeUser(seed);
+  StatusOr<UserSpec> spec = MakeUser(seed, family);
   if (!spec.ok()) return spec.status();
   UserDataOptions o;
   o.n_train = n_train;
@@ -146,6 +147,35 @@ TEST(UsersCliTest, WritesUsersAsTheLibraryBuildsThem) {
       << r.out;
 }
 
+TEST(UsersCliTest, FamilyTwoWritesTheHeldOutUsers) {
+  const std::string out = FreshDir("family2") + "/users";
+  Result r = RunArgs({"users", "--out", out, "--users", "1", "--first-seed", "3", "--family", "2",
+                      "--train", "40", "--test", "30"});
+  ASSERT_EQ(r.code, kExitOk) << r.err << r.out;
+  const std::string dir = out + "/user-3";
+  StatusOr<UserData> ref = LibraryUser(3, 40, 30, 0.1, UserFamily::kHeldOut);
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  EXPECT_TRUE(ReadUserIdx(dir, "train-images.idx", {40, 28, 28}) == ref->train_images);
+  EXPECT_TRUE(ReadUserIdx(dir, "train-labels.idx", {40}) == ref->train_labels);
+  EXPECT_TRUE(ReadUserIdx(dir, "test-images.idx", {30, 28, 28}) == ref->test_images);
+  EXPECT_TRUE(ReadUserIdx(dir, "test-labels.idx", {30}) == ref->test_labels);
+  const std::string json = ReadText(dir + "/user.json");
+  EXPECT_EQ(json, UserJson(*ref));
+  EXPECT_NE(json.find("\"family\": 2,"), std::string::npos) << json;
+
+  // --family 1 is the default: the same bytes as without the flag, and not family 2's.
+  const std::string one = FreshDir("family1") + "/users";
+  ASSERT_EQ(RunArgs({"users", "--out", one, "--users", "1", "--first-seed", "3", "--family", "1",
+                     "--train", "40", "--test", "30"})
+                .code,
+            kExitOk);
+  StatusOr<UserData> ref1 = LibraryUser(3, 40, 30, 0.1);
+  ASSERT_TRUE(ref1.ok()) << ref1.status().ToString();
+  EXPECT_TRUE(ReadUserIdx(one + "/user-3", "test-images.idx", {30, 28, 28}) == ref1->test_images);
+  EXPECT_EQ(ReadText(one + "/user-3/user.json"), UserJson(*ref1));
+  EXPECT_FALSE(ref1->test_images == ref->test_images);
+}
+
 TEST(UsersCliTest, OverwritesAnExistingDirectory) {
   const std::string out = FreshDir("overwrite") + "/users";
   const std::vector<std::string> args = {
@@ -197,6 +227,10 @@ TEST(UsersCliTest, BadFlagsAreUsageErrorsNamingTheFlag) {
       {{"--out", out, "--label-fraction", "nan"}, "--label-fraction"},
       {{"--out", out, "--label-fraction", "0.1x"}, "--label-fraction"},
       {{"--out", out, "--seeds", "3"}, "--seeds"},
+      {{"--out", out, "--family", "3"}, "--family"},
+      {{"--out", out, "--family", "0"}, "--family"},
+      {{"--out", out, "--family", "two"}, "--family"},
+      {{"--out", out, "--family"}, "--family"},
       {{"--out", out, "extra"}, "extra"},
   };
   for (const auto& c : cases) {
@@ -210,7 +244,9 @@ TEST(UsersCliTest, BadFlagsAreUsageErrorsNamingTheFlag) {
     EXPECT_NE(r.err.find("usage: persephonee users"), std::string::npos) << r.err;
   }
   EXPECT_FALSE(Exists(out)) << "nothing is created on a usage error";
-  EXPECT_EQ(RunArgs({"users", "--help"}).code, kExitOk);
+  Result help = RunArgs({"users", "--help"});
+  EXPECT_EQ(help.code, kExitOk);
+  EXPECT_NE(help.out.find("--family 1|2"), std::string::npos) << help.out;
 }
 
 TEST(UsersCliTest, FailuresNameThePath) {

@@ -193,7 +193,12 @@ TEST(DemoTableTest, ShowsFactsSummariesAndVerdicts) {
   EXPECT_TRUE(Has(table, "models/fmnist \"v2\" <b>&</b>")) << table;
   EXPECT_TRUE(Has(table, "87.81% on the 10k test split")) << table;
   EXPECT_TRUE(Has(table, "2.35 M per image")) << table;
-  EXPECT_TRUE(Has(table, "2 (seeds 7..8)")) << table;
+  EXPECT_TRUE(Has(table, "2 (seeds 7..8), family 1 (the users the method was tuned on)")) << table;
+  DemoResults held_out = r;
+  held_out.options.family = 2;
+  EXPECT_TRUE(Has(DemoTable(held_out), "2 (seeds 7..8), family 2 (held out: nothing was tuned"))
+      << DemoTable(held_out);
+  EXPECT_EQ(ParseJson(DemoJson(held_out))["options"]["user_family"].number, 2);
   EXPECT_TRUE(Has(table, "100 on-device, 80 test")) << table;
   EXPECT_TRUE(Has(table, "3 epochs")) << table;
   EXPECT_TRUE(Has(table, "12.5 s")) << table;
@@ -336,6 +341,7 @@ TEST(DemoJsonTest, IsValidAndHoldsEveryFigure) {
   const Json& o = j["options"];
   EXPECT_EQ(o["users"].number, 2);
   EXPECT_EQ(o["first_seed"].number, 7);
+  EXPECT_EQ(o["user_family"].number, 1);
   EXPECT_EQ(o["label_fractions"][0].number, 0.1);
   EXPECT_EQ(o["train_images"].number, 100);
   EXPECT_EQ(o["test_images"].number, 80);
