@@ -66,5 +66,30 @@ StatusOr<Graph> EveryOpNet(uint64_t seed, int64_t batch, int classes, bool softm
   return b.Build();
 }
 
+Graph NarrowImageBackbone() {
+  uint64_t seed = 7;
+  auto he = [&](size_t n, int fan_in) {
+    const float r = std::sqrt(6.0f / static_cast<float>(fan_in));
+    return RandomVector(n, ++seed, -r, r);
+  };
+  GraphBuilder b;
+  TensorId x = b.Input("image", {1, 28, 28, 1});
+  int in = 1;
+  const struct { int out, stride; } convs[] = {{8, 1}, {16, 2}, {16, 1}, {32, 2}};
+  for (size_t i = 0; i < 4; ++i) {
+    const std::string n = "conv" + std::to_string(i + 1);
+    x = b.Conv2d(n, x, Conv2dAttrs::Square(convs[i].out, 3, convs[i].stride, 1),
+                 he(static_cast<size_t>(convs[i].out * 9 * in), 9 * in),
+                 std::vector<float>(static_cast<size_t>(convs[i].out), 0.0f));
+    x = b.Relu(n + ".relu", x);
+    in = convs[i].out;
+  }
+  x = b.GlobalAvgPool("avgpool", x);
+  x = b.FullyConnected("fc", x, FullyConnectedAttrs{10}, he(10 * 32, 32),
+                       std::vector<float>(10, 0.0f));
+  b.MarkOutput(x);
+  return b.Build().value();
+}
+
 }  // namespace testing_graphs
 }  // namespace persephonee
