@@ -1,0 +1,48 @@
+// The AVX-512 14x32 micro-kernel, its packing and its blocked driver; skipped on CPUs without
+// AVX-512F.
+#include <cpuinfo.h>
+#include <gtest/gtest.h>
+
+#include "kernels/cpu.h"
+#include "kernels/gemm/ukernel.h"
+#include "tests/kernels/gemm/gemm_tester.h"
+
+namespace persephonee {
+namespace {
+
+class GemmAvx512Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(EnsureCpuinfo().ok());
+    if (!cpuinfo_has_x86_avx512f()) GTEST_SKIP() << "no AVX-512F";
+  }
+};
+
+TEST_F(GemmAvx512Test, PackA) { TestPackA(f32_gemm_pack_a_14__avx512, 14); }
+
+TEST_F(GemmAvx512Test, PackB) { TestPackB(f32_gemm_pack_b_32__avx512, 32); }
+
+// Every m <= 14, n <= 32 (both masked store paths and the full tile), several kc, packed A.
+TEST_F(GemmAvx512Test, Ukernel14x32) {
+  TestUkernelShapes(f32_gemm_ukernel_14x32__avx512, 14, 32, /*reads_a_in_place=*/false);
+}
+
+TEST_F(GemmAvx512Test, BlockedDriverTinyBlocks) {
+  GemmKernel kernel;
+  kernel.ukernel = f32_gemm_ukernel_14x32__avx512;
+  kernel.pack_a = f32_gemm_pack_a_14__avx512;
+  kernel.pack_b = f32_gemm_pack_b_32__avx512;
+  kernel.mr = 14;
+  kernel.nr = 32;
+  TestBlockedDriver(kernel);
+}
+
+TEST_F(GemmAvx512Test, Shapes) {
+  TestGemmShapes([](const GemmArgs& args) { f32_gemm__avx512(args, nullptr); }, 14, 32,
+                 gemm_blocking_from_caches(14, 32).kc);
+}
+
+TEST_F(GemmAvx512Test, ThreadsBitwise) { TestThreadsBitwise(f32_gemm__avx512); }
+
+}  // namespace
+}  // namespace persephonee
