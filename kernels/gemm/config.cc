@@ -34,8 +34,8 @@ GemmConfig Choose() {
   // AVX-512 first: on cores with full-width 512-bit FMA it doubles the rate, and on cores that
   // split them (half rate) it measures no worse than AVX2 (benchmarks/gemm_vs_openblas).
   if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) {
-    return Make("avx512 14x32", f32_gemm__avx512, f32_gemm_ukernel_14x32__avx512,
-                f32_gemm_pack_a_14__avx512, f32_gemm_pack_b_32__avx512, 14, 32);
+    return Make("avx512 14x32", f32_gemm__avx512, f32_gemm_ukernel_14x32__avx512, nullptr,
+                f32_gemm_pack_b_32__avx512, 14, 32);
   }
   if (cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) {
     return Make("avx2 6x16", f32_gemm__avx2, f32_gemm_ukernel_6x16__avx2, nullptr,

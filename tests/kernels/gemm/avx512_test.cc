@@ -18,19 +18,18 @@ class GemmAvx512Test : public ::testing::Test {
   }
 };
 
-TEST_F(GemmAvx512Test, PackA) { TestPackA(f32_gemm_pack_a_14__avx512, 14); }
-
 TEST_F(GemmAvx512Test, PackB) { TestPackB(f32_gemm_pack_b_32__avx512, 32); }
 
-// Every m <= 14, n <= 32 (both masked store paths and the full tile), several kc, packed A.
+// Every m <= 14 (the 14-row and partial addressing), n <= 32 (the full and masked stores),
+// several kc; A packed and in place (both transposes, padded lda).
 TEST_F(GemmAvx512Test, Ukernel14x32) {
-  TestUkernelShapes(f32_gemm_ukernel_14x32__avx512, 14, 32, /*reads_a_in_place=*/false);
+  TestUkernelShapes(f32_gemm_ukernel_14x32__avx512, 14, 32, /*reads_a_in_place=*/true);
 }
 
 TEST_F(GemmAvx512Test, BlockedDriverTinyBlocks) {
   GemmKernel kernel;
   kernel.ukernel = f32_gemm_ukernel_14x32__avx512;
-  kernel.pack_a = f32_gemm_pack_a_14__avx512;
+  kernel.pack_a = nullptr;  // A in place, as f32_gemm__avx512 runs it.
   kernel.pack_b = f32_gemm_pack_b_32__avx512;
   kernel.mr = 14;
   kernel.nr = 32;
