@@ -41,6 +41,17 @@ TEST_F(GemmAvx512Test, Shapes) {
                  gemm_blocking_from_caches(14, 32).kc);
 }
 
+// A plain A whose rows are 4 KB apart crowds one L1 set; f32_gemm__avx512 then packs A (the
+// scalar packing into 14-row panels) instead of reading it in place.
+TEST_F(GemmAvx512Test, CrowdedRowStridePacksA) {
+  for (const size_t m : {14, 29}) {
+    const auto gemm = [](const GemmArgs& args) { f32_gemm__avx512(args, nullptr); };
+    GemmTester().m(m).n(37).k(19).lda_pad(1024 - 19).Test(gemm);
+    GemmTester().m(m).n(37).k(19).lda_pad(1024 - 19).accumulate(true).Test(gemm);
+    GemmTester().m(m).n(37).k(300).lda_pad(1024 - 300).Test(gemm);
+  }
+}
+
 TEST_F(GemmAvx512Test, ThreadsBitwise) { TestThreadsBitwise(f32_gemm__avx512); }
 
 }  // namespace
