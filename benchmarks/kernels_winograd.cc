@@ -10,9 +10,14 @@
 //   err4, err2, err_xnn = max_i |y_i - ref_i| / max_i |ref_i|
 //   err4_S, err2_S      = max_i |y_i - ref_i| / S_i,   S_i = Σ |x·w| + |b| over y_i's terms.
 //
+// At 1 thread every implementation runs on the calling thread, and times are that thread's CPU
+// time (a machine shared with other builds then slows each side alike); with a pool they are
+// elapsed time.
+//
 //   bazel run -c opt //benchmarks:kernels -- --benchmark_filter=Winograd
 #include <benchmark/benchmark.h>
 #include <pthreadpool.h>
+#include <time.h>
 
 #include <chrono>
 #include <cmath>
@@ -98,6 +103,16 @@ double ErrorOfS(const std::vector<float>& got, const std::vector<double>& ref,
   return err;
 }
 
+// Seconds on the calling thread's CPU clock (cpu) or the steady clock.
+double Now(bool cpu) {
+  if (cpu) {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 // One Winograd convolution, planned: packed weights and workspace.
 struct Winograd {
   Winograd(const Conv2dShape& s, size_t tile, size_t threads, const std::vector<float>& weight) {
@@ -133,29 +148,28 @@ void BM_WinogradVsDirect(benchmark::State& state, Conv2dShape s) {
     return state.SkipWithError("XNNPACK setup failed");
   }
 
-  using Clock = std::chrono::steady_clock;
+  const bool cpu = threads == 1;
   double t[4] = {0, 0, 0, 0};
   for (auto _ : state) {
-    const auto t0 = Clock::now();
+    const double t0 = Now(cpu);
     w4.Run(input.data(), bias.data(), out4.data(), pool.get());
     benchmark::ClobberMemory();
-    const auto t1 = Clock::now();
+    const double t1 = Now(cpu);
     w2.Run(input.data(), bias.data(), out2.data(), pool.get());
     benchmark::ClobberMemory();
-    const auto t2 = Clock::now();
+    const double t2 = Now(cpu);
     if (!xnn->Run(pool.get()).ok()) return state.SkipWithError("XNNPACK run failed");
     benchmark::ClobberMemory();
-    const auto t3 = Clock::now();
+    const double t3 = Now(cpu);
     f32_conv2d_fwd__gemm(s, input.data(), weight.data(), bias.data(), out_gemm.data(),
                          gemm_ws.data(), pool.get());
     benchmark::ClobberMemory();
-    const auto t4 = Clock::now();
-    const double w4_seconds = std::chrono::duration<double>(t1 - t0).count();
-    t[0] += w4_seconds;
-    t[1] += std::chrono::duration<double>(t2 - t1).count();
-    t[2] += std::chrono::duration<double>(t3 - t2).count();
-    t[3] += std::chrono::duration<double>(t4 - t3).count();
-    state.SetIterationTime(w4_seconds);
+    const double t4 = Now(cpu);
+    t[0] += t1 - t0;
+    t[1] += t2 - t1;
+    t[2] += t3 - t2;
+    t[3] += t4 - t3;
+    state.SetIterationTime(t1 - t0);
   }
   const double flops = 2.0 * s.macs() * static_cast<double>(state.iterations());
   const double w4_rate = flops / t[0] * 1e-9, w2_rate = flops / t[1] * 1e-9;

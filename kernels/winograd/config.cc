@@ -19,7 +19,12 @@ WinogradConfig Choose() {
   const bool cpuinfo_ok = EnsureCpuinfo().ok();
   (void)cpuinfo_ok;
 #if defined(__x86_64__)
-  if (cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) {
+  if (cpuinfo_ok && cpuinfo_has_x86_avx512f()) {
+    c.name = "avx512";
+    c.transforms =
+        WinogradTransforms{f32_winograd_input_f2__avx512, f32_winograd_output_f2__avx512,
+                           f32_winograd_input_f4__avx512, f32_winograd_output_f4__avx512};
+  } else if (cpuinfo_ok && cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) {
     c.name = "avx2";
     c.transforms = WinogradTransforms{f32_winograd_input_f2__avx2, f32_winograd_output_f2__avx2,
                                       f32_winograd_input_f4__avx2, f32_winograd_output_f4__avx2};

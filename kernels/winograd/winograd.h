@@ -130,6 +130,20 @@ void f32_winograd_output_f4__avx2(size_t channels, const float* mt, size_t m_str
                                   float* const* out);
 #endif
 
+#if defined(__x86_64__)
+/// AVX-512F (16 channels per zmm, masked tails). Call only when the CPU has AVX-512F.
+void f32_winograd_input_f2__avx512(size_t channels, const float* const* patch, float* v,
+                                   size_t v_stride);
+void f32_winograd_output_f2__avx512(size_t channels, const float* mt, size_t m_stride,
+                                    const float* bias, float out_min, float out_max,
+                                    float* const* out);
+void f32_winograd_input_f4__avx512(size_t channels, const float* const* patch, float* v,
+                                   size_t v_stride);
+void f32_winograd_output_f4__avx512(size_t channels, const float* mt, size_t m_stride,
+                                    const float* bias, float out_min, float out_max,
+                                    float* const* out);
+#endif
+
 #if defined(__aarch64__)
 /// NEON (4 channels per q register, scalar tails).
 void f32_winograd_input_f2__neon(size_t channels, const float* const* patch, float* v,

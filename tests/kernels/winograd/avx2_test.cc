@@ -1,5 +1,5 @@
-// The AVX2 transforms against the scalar ones, and the full convolution with the AVX2
-// transforms on each x86 micro-kernel the CPU can run; skipped without AVX2 + FMA3.
+// The AVX2 and AVX-512 transforms against the scalar ones, and the full convolution with them on
+// each x86 micro-kernel the CPU can run; each test is skipped on CPUs without its ISA.
 #include <cpuinfo.h>
 #include <gtest/gtest.h>
 
@@ -43,6 +43,36 @@ TEST_F(WinogradAvx2Test, ShapesWithAvx2Gemm) {
   c.mr = 6;
   c.nr = 16;
   c.kc = 64;  // Small, so that modest channel counts take several passes.
+  TestWinogradShapes(c);
+}
+
+class WinogradAvx512Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(EnsureCpuinfo().ok());
+    if (!cpuinfo_has_x86_avx512f()) GTEST_SKIP() << "no AVX-512F";
+  }
+};
+
+TEST_F(WinogradAvx512Test, TransformsF2) {
+  TestTransforms(4, f32_winograd_input_f2__avx512, f32_winograd_output_f2__avx512);
+}
+
+TEST_F(WinogradAvx512Test, TransformsF4) {
+  TestTransforms(6, f32_winograd_input_f4__avx512, f32_winograd_output_f4__avx512);
+}
+
+// The AVX-512 transforms with the AVX-512 14x32 micro-kernel read in place, with a small kc.
+TEST_F(WinogradAvx512Test, ShapesWithAvx512Gemm) {
+  WinogradConfig c;
+  c.name = "avx512 transforms + avx512 14x32";
+  c.transforms = WinogradTransforms{f32_winograd_input_f2__avx512, f32_winograd_output_f2__avx512,
+                                    f32_winograd_input_f4__avx512, f32_winograd_output_f4__avx512};
+  c.ukernel = f32_gemm_ukernel_14x32__avx512;
+  c.pack_b = f32_gemm_pack_b_32__avx512;
+  c.mr = 14;
+  c.nr = 32;
+  c.kc = 48;
   TestWinogradShapes(c);
 }
 
