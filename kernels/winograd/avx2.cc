@@ -23,14 +23,18 @@ void Input(size_t channels, const float* const* patch, float* v, size_t v_stride
   __m256 d[T * T], out[T * T];
   size_t c = 0;
   for (; c + 8 <= channels; c += 8) {
+#pragma GCC unroll 36
     for (size_t k = 0; k < T * T; ++k) d[k] = _mm256_loadu_ps(patch[k] + c);
     winograd::InputTile<T>(d, out);
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) _mm256_storeu_ps(v + p * v_stride + c, out[p]);
   }
   if (c < channels) {
     const __m256i mask = TailMask(channels - c);
+#pragma GCC unroll 36
     for (size_t k = 0; k < T * T; ++k) d[k] = _mm256_maskload_ps(patch[k] + c, mask);
     winograd::InputTile<T>(d, out);
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) _mm256_maskstore_ps(v + p * v_stride + c, mask, out[p]);
   }
 }
@@ -44,18 +48,22 @@ void Output(size_t channels, const float* mt, size_t m_stride, const float* bias
   __m256 x[T * T], y[kM * kM];
   size_t c = 0;
   for (; c + 8 <= channels; c += 8) {
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) x[p] = _mm256_loadu_ps(mt + p * m_stride + c);
     winograd::OutputTile<T>(x, y);
     const __m256 b = _mm256_loadu_ps(bias + c);
+#pragma GCC unroll 36
     for (size_t k = 0; k < kM * kM; ++k) {
       _mm256_storeu_ps(out[k] + c, _mm256_min_ps(_mm256_max_ps(y[k] + b, lo), hi));
     }
   }
   if (c < channels) {
     const __m256i mask = TailMask(channels - c);
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) x[p] = _mm256_maskload_ps(mt + p * m_stride + c, mask);
     winograd::OutputTile<T>(x, y);
     const __m256 b = _mm256_maskload_ps(bias + c, mask);
+#pragma GCC unroll 36
     for (size_t k = 0; k < kM * kM; ++k) {
       _mm256_maskstore_ps(out[k] + c, mask, _mm256_min_ps(_mm256_max_ps(y[k] + b, lo), hi));
     }

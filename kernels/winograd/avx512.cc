@@ -26,14 +26,18 @@ void Input(size_t channels, const float* const* patch, float* v, size_t v_stride
   __m512 d[T * T], out[T * T];
   size_t c = 0;
   for (; c + 16 <= channels; c += 16) {
+#pragma GCC unroll 36
     for (size_t k = 0; k < T * T; ++k) d[k] = _mm512_loadu_ps(patch[k] + c);
     winograd::InputTile<T>(d, out);
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) _mm512_storeu_ps(v + p * v_stride + c, out[p]);
   }
   if (c < channels) {
     const __mmask16 mask = TailMask(channels - c);
+#pragma GCC unroll 36
     for (size_t k = 0; k < T * T; ++k) d[k] = _mm512_maskz_loadu_ps(mask, patch[k] + c);
     winograd::InputTile<T>(d, out);
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) _mm512_mask_storeu_ps(v + p * v_stride + c, mask, out[p]);
   }
 }
@@ -47,18 +51,22 @@ void Output(size_t channels, const float* mt, size_t m_stride, const float* bias
   __m512 x[T * T], y[kM * kM];
   size_t c = 0;
   for (; c + 16 <= channels; c += 16) {
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) x[p] = _mm512_loadu_ps(mt + p * m_stride + c);
     winograd::OutputTile<T>(x, y);
     const __m512 b = _mm512_loadu_ps(bias + c);
+#pragma GCC unroll 36
     for (size_t k = 0; k < kM * kM; ++k) {
       _mm512_storeu_ps(out[k] + c, Clamp(y[k] + b, lo, hi));
     }
   }
   if (c < channels) {
     const __mmask16 mask = TailMask(channels - c);
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) x[p] = _mm512_maskz_loadu_ps(mask, mt + p * m_stride + c);
     winograd::OutputTile<T>(x, y);
     const __m512 b = _mm512_maskz_loadu_ps(mask, bias + c);
+#pragma GCC unroll 36
     for (size_t k = 0; k < kM * kM; ++k) {
       _mm512_mask_storeu_ps(out[k] + c, mask, Clamp(y[k] + b, lo, hi));
     }

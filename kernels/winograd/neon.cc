@@ -16,12 +16,15 @@ void Input(size_t channels, const float* const* patch, float* v, size_t v_stride
   float32x4_t d[T * T], out[T * T];
   size_t c = 0;
   for (; c + 4 <= channels; c += 4) {
+#pragma GCC unroll 36
     for (size_t k = 0; k < T * T; ++k) d[k] = vld1q_f32(patch[k] + c);
     winograd::InputTile<T>(d, out);
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) vst1q_f32(v + p * v_stride + c, out[p]);
   }
   if (c < channels) {
     const float* tail[T * T];
+#pragma GCC unroll 36
     for (size_t k = 0; k < T * T; ++k) tail[k] = patch[k] + c;
     if (T == 4) {
       f32_winograd_input_f2__scalar(channels - c, tail, v + c, v_stride);
@@ -40,15 +43,18 @@ void Output(size_t channels, const float* mt, size_t m_stride, const float* bias
   float32x4_t x[T * T], y[kM * kM];
   size_t c = 0;
   for (; c + 4 <= channels; c += 4) {
+#pragma GCC unroll 36
     for (size_t p = 0; p < T * T; ++p) x[p] = vld1q_f32(mt + p * m_stride + c);
     winograd::OutputTile<T>(x, y);
     const float32x4_t b = vld1q_f32(bias + c);
+#pragma GCC unroll 36
     for (size_t k = 0; k < kM * kM; ++k) {
       vst1q_f32(out[k] + c, vminq_f32(vmaxq_f32(vaddq_f32(y[k], b), lo), hi));
     }
   }
   if (c < channels) {
     float* tail[kM * kM];
+#pragma GCC unroll 36
     for (size_t k = 0; k < kM * kM; ++k) tail[k] = out[k] + c;
     if (T == 4) {
       f32_winograd_output_f2__scalar(channels - c, mt + c, m_stride, bias + c, out_min, out_max,

@@ -9,7 +9,9 @@
 //                     0 2 -1 -2 1 0; 0 4 0 -5 0 1],
 //               Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
 // Each 2-D transform is a 1-D transform of the columns followed by one of the rows; the 1-D
-// forms below share the common subexpressions.
+// forms below share the common subexpressions. The loops are unrolled by pragma (GCC left them
+// rolled on aarch64, with the intermediate tile on the stack), so a tile stays in registers as
+// far as the register file allows.
 #ifndef PERSEPHONEE_KERNELS_WINOGRAD_TRANSFORM_H_
 #define PERSEPHONEE_KERNELS_WINOGRAD_TRANSFORM_H_
 
@@ -66,6 +68,7 @@ inline void OutputColumnF4(const V* x, size_t si, V* out, size_t so) {
 template <size_t T, typename V>
 inline void InputTile(const V* d, V* v) {
   V t[T * T];
+#pragma GCC unroll 6
   for (size_t j = 0; j < T; ++j) {
     if constexpr (T == 4) {
       InputColumnF2(d + j, T, t + j, T);
@@ -73,6 +76,7 @@ inline void InputTile(const V* d, V* v) {
       InputColumnF4(d + j, T, t + j, T);
     }
   }
+#pragma GCC unroll 6
   for (size_t i = 0; i < T; ++i) {
     if constexpr (T == 4) {
       InputColumnF2(t + i * T, 1, v + i * T, 1);
@@ -87,6 +91,7 @@ template <size_t T, typename V>
 inline void OutputTile(const V* x, V* y) {
   constexpr size_t kM = T - 2;
   V t[kM * T];
+#pragma GCC unroll 6
   for (size_t j = 0; j < T; ++j) {
     if constexpr (T == 4) {
       OutputColumnF2(x + j, T, t + j, T);
@@ -94,6 +99,7 @@ inline void OutputTile(const V* x, V* y) {
       OutputColumnF4(x + j, T, t + j, T);
     }
   }
+#pragma GCC unroll 4
   for (size_t i = 0; i < kM; ++i) {
     if constexpr (T == 4) {
       OutputColumnF2(t + i * T, 1, y + i * kM, 1);
