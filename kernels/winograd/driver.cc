@@ -37,6 +37,35 @@ struct Geometry {
   size_t v_floats, m_floats, a_floats, junk_floats, slice_floats;
 };
 
+// Tiles per block, a multiple of mr. Each block reads all of U (T²·Cin·Cout floats) once, and
+// its V and M (T²·(Cin + Cout) floats per tile) stay in L2 while they fit in kL2Budget; past
+// that they go to L3 and back (counted 4 times: a line written is read for ownership, then
+// evicted, then read back). The block minimises that
+// traffic, so small layers with wide channels (14x14x256: U is 9.4 MB, V and M of every tile
+// 1.2 MB) run as one block instead of re-reading U for a remainder of two tiles. Blocks are
+// then evened out so the last one is not a sliver.
+constexpr size_t kL2Budget = 384 * 1024;
+
+size_t ChooseBlock(const Geometry& g, size_t mr) {
+  const double u_bytes = static_cast<double>(g.tt * g.cin * g.cout * sizeof(float));
+  const double vm_per_tile = static_cast<double>(g.tt * (g.cin + g.cout) * sizeof(float));
+  const size_t max_block = RoundUp(g.tiles, mr);
+  size_t best = mr;
+  double best_cost = -1.0;
+  for (size_t block = mr; block <= max_block; block += mr) {
+    const size_t blocks = DivideRoundUp(g.tiles, block);
+    const bool spills = vm_per_tile * static_cast<double>(block) > kL2Budget;
+    const double cost = static_cast<double>(blocks) * u_bytes +
+                        (spills ? 4.0 * vm_per_tile * static_cast<double>(g.tiles) : 0.0);
+    if (best_cost < 0.0 || cost < best_cost) {
+      best = block;
+      best_cost = cost;
+    }
+  }
+  const size_t blocks = DivideRoundUp(g.tiles, best);
+  return RoundUp(DivideRoundUp(g.tiles, blocks), mr);
+}
+
 Geometry MakeGeometry(const WinogradParams& params, const WinogradConfig& config) {
   const Conv2dShape& s = params.conv;
   Geometry g;
@@ -51,14 +80,10 @@ Geometry MakeGeometry(const WinogradParams& params, const WinogradConfig& config
   g.tiles_w = DivideRoundUp(g.out_w, g.m);
   g.tiles = s.batch * g.tiles_h * g.tiles_w;
   if (params.tile_block != 0) {
-    g.block = params.tile_block;
+    g.block = std::min(params.tile_block, RoundUp(g.tiles, config.mr));
   } else {
-    // V and M of a block in about 384 KB (L2 on the cores we target is 512 KB to 2 MB), at
-    // least one micro-kernel tile and a whole number of them.
-    const size_t per_tile = g.tt * (g.cin + g.cout) * sizeof(float);
-    g.block = std::max<size_t>(config.mr, (384 * 1024 / per_tile) / config.mr * config.mr);
+    g.block = ChooseBlock(g, config.mr);
   }
-  g.block = std::min(g.block, RoundUp(g.tiles, config.mr));
   g.blocks = DivideRoundUp(g.tiles, g.block);
   g.passes = DivideRoundUp(g.cin, config.kc);
   g.kstep = DivideRoundUp(g.cin, g.passes);
