@@ -146,12 +146,13 @@ void TransformInput(const RunContext& r, size_t t0, size_t nt, float* v) {
   }
 }
 
-// M[p] = V[p] · U[p] for every position, over the block's nt tiles.
-void MultiplyBlock(const RunContext& r, size_t nt, const float* v, float* mt, float* a_buf) {
+// M[p] = V[p] · U[p] for positions [p_first, p_last), over the block's nt tiles.
+void MultiplyBlock(const RunContext& r, size_t nt, const float* v, float* mt, float* a_buf,
+                   size_t p_first, size_t p_last) {
   const Geometry& g = *r.g;
   const WinogradConfig& c = *r.config;
   const size_t panels = g.cout_padded / c.nr;
-  for (size_t p = 0; p < g.tt; ++p) {
+  for (size_t p = p_first; p < p_last; ++p) {
     const float* vp = v + p * g.block * g.cin;
     float* mp = mt + p * g.block * g.cout;
     const float* up = r.packed + p * g.cout_padded * g.cin;
@@ -217,8 +218,55 @@ void RunTask(void* context, size_t task) {
     const size_t t0 = b * g.block;
     const size_t nt = std::min(g.block, g.tiles - t0);
     TransformInput(r, t0, nt, v);
-    MultiplyBlock(r, nt, v, mt, a_buf);
+    MultiplyBlock(r, nt, v, mt, a_buf, 0, g.tt);
     TransformOutput(r, t0, nt, mt, junk);
+  }
+}
+
+// Fewer blocks than threads (small images, wide channels): the threads share each block, one
+// phase at a time: tiles of the input transform, positions of the product (each with its own
+// slice's packing buffer), tiles of the output transform. Every tile and position is computed
+// exactly as one task would, so the bits are the same.
+struct SharedBlock {
+  const RunContext* r;
+  size_t t0, nt;
+  float *v, *mt;
+};
+
+void SharedInput(void* context, size_t task) {
+  const SharedBlock& b = *static_cast<const SharedBlock*>(context);
+  const size_t first = task * b.nt / b.r->tasks, last = (task + 1) * b.nt / b.r->tasks;
+  TransformInput(*b.r, b.t0 + first, last - first, b.v + first * b.r->g->cin);
+}
+
+void SharedMultiply(void* context, size_t task) {
+  const SharedBlock& b = *static_cast<const SharedBlock*>(context);
+  const Geometry& g = *b.r->g;
+  float* a_buf = b.r->slices + task * g.slice_floats + g.v_floats + g.m_floats;
+  MultiplyBlock(*b.r, b.nt, b.v, b.mt, a_buf, task * g.tt / b.r->tasks,
+                (task + 1) * g.tt / b.r->tasks);
+}
+
+void SharedOutput(void* context, size_t task) {
+  const SharedBlock& b = *static_cast<const SharedBlock*>(context);
+  const Geometry& g = *b.r->g;
+  float* junk = b.r->slices + task * g.slice_floats + g.v_floats + g.m_floats + g.a_floats;
+  const size_t first = task * b.nt / b.r->tasks, last = (task + 1) * b.nt / b.r->tasks;
+  TransformOutput(*b.r, b.t0 + first, last - first, b.mt + first * g.cout, junk);
+}
+
+void RunShared(RunContext& r, pthreadpool_t pool) {
+  const Geometry& g = *r.g;
+  SharedBlock b;
+  b.r = &r;
+  b.v = r.slices;
+  b.mt = r.slices + g.v_floats;
+  for (size_t block = 0; block < g.blocks; ++block) {
+    b.t0 = block * g.block;
+    b.nt = std::min(g.block, g.tiles - b.t0);
+    pthreadpool_parallelize_1d(pool, SharedInput, &b, r.tasks, /*flags=*/0);
+    pthreadpool_parallelize_1d(pool, SharedMultiply, &b, r.tasks, /*flags=*/0);
+    pthreadpool_parallelize_1d(pool, SharedOutput, &b, r.tasks, /*flags=*/0);
   }
 }
 
@@ -298,6 +346,11 @@ void f32_winograd_fwd(const WinogradParams& params, const WinogradConfig& config
   r.zero = zero;
   r.slices = zero + g.zero_floats;
   const size_t threads = pool != nullptr ? pthreadpool_get_threads_count(pool) : 1;
+  if (threads > 1 && g.blocks < threads) {
+    r.tasks = threads;
+    RunShared(r, pool);
+    return;
+  }
   r.tasks = std::max<size_t>(1, std::min(threads, g.blocks));
   if (r.tasks == 1) {
     RunTask(&r, 0);

@@ -13,9 +13,11 @@
 // The run (f32_winograd_fwd) walks the tiles of the whole batch in blocks of `tile_block` tiles;
 // for each block it transforms the input into V, runs the GEMM micro-kernel of the configuration
 // (A = V in place, B = U pre-packed into the kernel's panels by f32_winograd_pack_weights) and
-// transforms M into the output. Each pool task owns one slice of the workspace and a fixed range
-// of blocks; a tile's arithmetic never depends on which block or task holds it, so results are
-// bitwise identical for any thread count.
+// transforms M into the output. With at least as many blocks as threads, each pool task owns
+// one slice of the workspace and a fixed range of blocks; with fewer (small images, wide
+// channels), the threads share each block phase by phase (tiles, then positions, then tiles).
+// A tile's arithmetic never depends on which block or task holds it, so results are bitwise
+// identical for any thread count.
 //
 // The transforms are micro-kernels vectorised across channels (contiguous in NHWC): each reads
 // the patch through T² pixel pointers (out-of-image pixels point at a zero row) and writes

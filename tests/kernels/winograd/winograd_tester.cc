@@ -227,8 +227,19 @@ void TestWinogradShapes(const WinogradConfig& config) {
           .threads(block % 2 == 1 ? 3 : 2)
           .Test(config);
     }
+    // The driver's own blocks: one block shared by the threads phase by phase (few tiles), and
+    // blocks handed out whole (tile_block forces many).
     WinogradTester().tile(m).batch(2).input_size(17, 15).padding(1).channels(6, 10).threads(2).Test(
         config);
+    WinogradTester().tile(m).input_size(6, 5).padding(1).channels(9, 20).threads(3).Test(config);
+    WinogradTester()
+        .tile(m)
+        .batch(3)
+        .input_size(11, 9)
+        .channels(7, 5)
+        .tile_block(2)
+        .threads(3)
+        .Test(config);
   }
 }
 
