@@ -15,6 +15,9 @@ PERSEPHONEE_COPTS = [
 # x86-64 kernels that use AVX2 + FMA; they run only after cpuinfo says the CPU has both.
 AVX2_COPTS = ["-mavx2", "-mfma", "-mf16c"]
 
+# x86-64 kernels that use AVX-512F; they run only after cpuinfo says the CPU has it.
+AVX512_COPTS = ["-mavx512f", "-mavx2", "-mfma", "-mf16c"]
+
 # aarch64 always has NEON (Advanced SIMD) and fused multiply-add; nothing extra is needed.
 NEON_COPTS = []
 

@@ -13,6 +13,7 @@ host_packages=(
   bazel-bootstrap g++ libxnnpack-dev libcpuinfo-dev libpthreadpool-dev libgtest-dev
   libbenchmark-dev zlib1g-dev libopenblas-dev g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
   qemu-user python3 python3-torch python3-numpy dataset-fashion-mnist clang-format llvm
+  libdnnl-dev
 )
 # arm64 packages unpacked into the sysroot: the libraries and headers the aarch64 build links.
 arm64_packages=(

@@ -16,6 +16,8 @@ struct GemmConfig {
   const char* name = "";  ///< "scalar 4x4", "avx2 6x16", "neon 8x8", ...
   void (*gemm)(const GemmArgs& args, pthreadpool_t pool) = nullptr;
   GemmUkernelFn ukernel = nullptr;
+  GemmPackAFn pack_a = nullptr;  ///< The driver's packing of A; null when A is read in place.
+  GemmPackBFn pack_b = nullptr;  ///< The driver's packing of B into nr-wide panels.
   size_t mr = 0;
   size_t nr = 0;
   GemmBlocking blocking;

@@ -95,6 +95,20 @@ void f32_gemm_pack_b_16__avx2(size_t nr, size_t k, size_t n, const float* b, siz
                               float* __restrict packed);
 /// The blocked driver with the AVX2 micro-kernel. Call only when the CPU has AVX2 and FMA3.
 void f32_gemm__avx2(const GemmArgs& args, pthreadpool_t pool);
+
+/// AVX-512F, 14x32 tile; reads A in place with any strides. Call only when the CPU has
+/// AVX-512F.
+void f32_gemm_ukernel_14x32__avx512(size_t m, size_t n, size_t kc, const float* __restrict a,
+                                    size_t a_row_stride, size_t a_step_stride,
+                                    const float* __restrict b_panel, float* __restrict c,
+                                    size_t ldc, bool accumulate);
+/// AVX-512F packing of B for the 14x32 micro-kernel (nr == 32 only; A is read in place); ldb
+/// below 2^31 / 64 elements (gather indices are 32-bit).
+void f32_gemm_pack_b_32__avx512(size_t nr, size_t k, size_t n, const float* b, size_t ldb,
+                                bool trans, float* __restrict packed);
+/// The blocked driver with the AVX-512 micro-kernel and packing. Call only when the CPU has
+/// AVX-512F.
+void f32_gemm__avx512(const GemmArgs& args, pthreadpool_t pool);
 #endif
 
 #if defined(__aarch64__)

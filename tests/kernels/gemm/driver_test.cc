@@ -22,6 +22,7 @@ TEST(GemmConfigTest, ChoosesTheBestSupportedKernel) {
   expected = "neon 8x8";
 #elif defined(__x86_64__)
   if (cpuinfo_has_x86_avx2() && cpuinfo_has_x86_fma3()) expected = "avx2 6x16";
+  if (cpuinfo_has_x86_avx512f()) expected = "avx512 14x32";
 #endif
   EXPECT_EQ(std::string(config.name), expected);
   EXPECT_NE(config.gemm, nullptr);
