@@ -1,7 +1,9 @@
 #include "graph/model_format.h"
 
+#include <cerrno>
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "base/file_io.h"
 #include "graph/model_codec.h"
@@ -101,7 +103,11 @@ Status SaveGraph(const Graph& graph, const std::string& path) {
 
 StatusOr<Graph> LoadGraph(const std::string& path) {
   // A regular file only (a FIFO is refused without blocking), of at most kMaxModelFileBytes.
-  ASSIGN_OR_RETURN(const std::string bytes, ReadFile(path, kMaxModelFileBytes));
+  StatusOr<std::string> read = ReadFile(path, kMaxModelFileBytes);
+  if (!read.ok() && read.status().code() == StatusCode::kNotFound) {
+    return Error(StatusCode::kNotFound, "cannot open '", path, "': ", ErrnoText(ENOENT));
+  }
+  ASSIGN_OR_RETURN(const std::string bytes, std::move(read));
   return ParseGraph(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
 }
 
