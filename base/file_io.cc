@@ -473,6 +473,34 @@ Status EnsureDirectory(const std::string& dir) {
   return ErrnoError(error, StatusCode::kInternal, "cannot create directory " + Quoted(dir));
 }
 
+Status CheckWritable(const std::string& path, bool directory) {
+  ENSURE(!path.empty(), "an empty path cannot be written");
+  std::string dir, base;
+  SplitPath(path, &dir, &base);
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) {
+    if (directory) {
+      ENSURE(S_ISDIR(st.st_mode), Quoted(path), " exists and is not a directory");
+      ENSURE_CODE(::access(path.c_str(), W_OK | X_OK) == 0, kFailedPrecondition, "directory ",
+                  Quoted(path), " is not writable");
+      return Status::Ok();
+    }
+    ENSURE(!S_ISDIR(st.st_mode), Quoted(path), " is a directory, not a file");
+  }
+  ENSURE(!base.empty() && base != "." && base != "..", "cannot write ", Quoted(path),
+         ": it names a directory");
+  if (::stat(dir.c_str(), &st) != 0) {
+    const int error = errno;
+    return ErrnoError(error, StatusCode::kInternal,
+                      "cannot write " + Quoted(path) + ": its directory " + Quoted(dir));
+  }
+  ENSURE(S_ISDIR(st.st_mode), "cannot write ", Quoted(path), ": ", Quoted(dir),
+         " is not a directory");
+  ENSURE_CODE(::access(dir.c_str(), W_OK | X_OK) == 0, kFailedPrecondition, "cannot write ",
+              Quoted(path), ": directory ", Quoted(dir), " is not writable");
+  return Status::Ok();
+}
+
 Status RemoveFile(const std::string& path) {
   if (HookedUnlink(path) == 0 || errno == ENOENT) return Status::Ok();
   const int error = errno;

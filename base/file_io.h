@@ -99,6 +99,14 @@ std::string ErrnoText(int error);
 /// kInvalidArgument if it exists as something else, kNotFound if its parent is missing.
 Status EnsureDirectory(const std::string& dir);
 
+/// Checks, without writing anything, that a later save can create or replace `path`: a file
+/// (WriteFileAtomically) or, with `directory`, a directory (EnsureDirectory, then files in it).
+/// The directory it goes in must exist and be writable, and `path` must not be a directory
+/// (a file) or must be a writable directory if it exists (a directory). For commands that run
+/// for minutes before they save. kNotFound, kInvalidArgument or kFailedPrecondition, naming
+/// `path` and what is wrong.
+Status CheckWritable(const std::string& path, bool directory);
+
 /// Removes the file at `path`; OK if it is already gone.
 Status RemoveFile(const std::string& path);
 

@@ -485,6 +485,30 @@ TEST(FileIoTest, OnlyRegularFilesWithinTheLimitAreRead) {
   unlink(sparse.c_str());
 }
 
+TEST(FileIoTest, CheckWritableTellsBeforehandWhatASaveWouldMeet) {
+  TempDir dir;
+  EXPECT_TRUE(CheckWritable(dir.File("new.pers"), false).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir.File("old.pers"), "x", 1).ok());
+  EXPECT_TRUE(CheckWritable(dir.File("old.pers"), false).ok());
+  EXPECT_TRUE(CheckWritable(dir.File("reservoir"), true).ok()) << "created by the save";
+  EXPECT_TRUE(CheckWritable(dir.path(), true).ok());
+  Status s = CheckWritable(dir.File("no/such.pers"), false);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "its directory '" + dir.File("no") + "'")) << s.ToString();
+  s = CheckWritable(dir.File("no/reservoir"), true);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  s = CheckWritable(dir.path(), false);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "is a directory, not a file")) << s.ToString();
+  s = CheckWritable(dir.File("old.pers"), true);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "exists and is not a directory")) << s.ToString();
+  s = CheckWritable(dir.File("old.pers/x.pers"), false);
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(Contains(s.message(), dir.File("old.pers/x.pers"))) << s.ToString();
+  EXPECT_EQ(dir.Entries(), std::vector<std::string>{"old.pers"}) << "nothing written";
+}
+
 TEST(FileIoTest, DirectoryHelpers) {
   TempDir dir;
   const std::string sub = dir.File("sub");

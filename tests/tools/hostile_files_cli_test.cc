@@ -75,6 +75,59 @@ TEST_F(HostileFilesCliTest, DevicesAndDirectoriesAreRefused) {
                 dir_, "is a directory");
 }
 
+// An output that cannot be written is found before training, not after it.
+TEST_F(HostileFilesCliTest, PersonaliseChecksItsOutputsBeforeTraining) {
+  const std::string model = dir_ + "/model.psm";
+  ASSERT_EQ(RunArgs({"zoo", "fmnist_resnet", "--out", model}).code, kExitOk);
+  auto personalise = [&](const std::string& out, const std::string& reservoir) {
+    std::vector<std::string> args = {"personalise",
+                                     "--model",
+                                     model,
+                                     "--images",
+                                     dir_ + "/images.idx",
+                                     "--labels",
+                                     dir_ + "/labels.idx",
+                                     "--exits",
+                                     "2",
+                                     "--epochs",
+                                     "1",
+                                     "--memory-budget",
+                                     "1G",
+                                     "--out",
+                                     out};
+    if (!reservoir.empty()) {
+      args.push_back("--reservoir");
+      args.push_back(reservoir);
+    }
+    return RunArgs(args);
+  };
+  // The runs succeed when the outputs are fine (so the failures below are the outputs' doing).
+  Result ok = personalise(dir_ + "/ok.pers", dir_ + "/reservoir");
+  ASSERT_EQ(ok.code, kExitOk) << ok.err;
+  ASSERT_NE(ok.out.find("epoch 1/1"), std::string::npos) << ok.out;
+
+  Result missing = personalise(dir_ + "/no/such/dir/user.pers", "");
+  EXPECT_EQ(missing.code, kExitFailure) << missing.err;
+  EXPECT_NE(missing.err.find("--out: cannot write '" + dir_ + "/no/such/dir/user.pers'"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_EQ(missing.out.find("epoch"), std::string::npos) << "trained first:\n" << missing.out;
+
+  Result directory = personalise(dir_, "");
+  EXPECT_NE(directory.err.find("--out: '" + dir_ + "' is a directory, not a file"),
+            std::string::npos)
+      << directory.err;
+  EXPECT_EQ(directory.out.find("epoch"), std::string::npos) << directory.out;
+
+  Result reservoir = personalise(dir_ + "/r.pers", dir_ + "/labels.idx");
+  EXPECT_NE(reservoir.err.find("--reservoir: '" + dir_ +
+                               "/labels.idx' exists and is not a "
+                               "directory"),
+            std::string::npos)
+      << reservoir.err;
+  EXPECT_EQ(reservoir.out.find("epoch"), std::string::npos) << reservoir.out;
+}
+
 }  // namespace
 }  // namespace cli
 }  // namespace persephonee
