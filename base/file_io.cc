@@ -250,6 +250,12 @@ StatusOr<int> OpenForReading(const std::string& path, uint64_t max_bytes, uint64
   return fd;
 }
 
+// `path` without trailing slashes ("/" stays "/").
+std::string WithoutTrailingSlashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
 // Splits `path` into its directory ("." for a bare name) and its last component.
 void SplitPath(const std::string& path, std::string* dir, std::string* base) {
   const size_t slash = path.rfind('/');
@@ -461,7 +467,7 @@ Status EnsureDirectory(const std::string& dir) {
                     ::mkdir(dir.c_str(), 0777) == 0;
   if (made) {
     std::string parent, base;
-    SplitPath(dir, &parent, &base);
+    SplitPath(WithoutTrailingSlashes(dir), &parent, &base);
     return SyncDirectory(parent, "created directory " + Quoted(dir));
   }
   const int error = errno;
@@ -476,7 +482,7 @@ Status EnsureDirectory(const std::string& dir) {
 Status CheckWritable(const std::string& path, bool directory) {
   ENSURE(!path.empty(), "an empty path cannot be written");
   std::string dir, base;
-  SplitPath(path, &dir, &base);
+  SplitPath(directory ? WithoutTrailingSlashes(path) : path, &dir, &base);
   struct stat st;
   if (::stat(path.c_str(), &st) == 0) {
     if (directory) {

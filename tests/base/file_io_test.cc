@@ -492,6 +492,8 @@ TEST(FileIoTest, CheckWritableTellsBeforehandWhatASaveWouldMeet) {
   EXPECT_TRUE(CheckWritable(dir.File("old.pers"), false).ok());
   EXPECT_TRUE(CheckWritable(dir.File("reservoir"), true).ok()) << "created by the save";
   EXPECT_TRUE(CheckWritable(dir.path(), true).ok());
+  EXPECT_TRUE(CheckWritable(dir.File("reservoir/"), true).ok()) << "a trailing slash";
+  EXPECT_TRUE(CheckWritable(dir.path() + "/", true).ok());
   Status s = CheckWritable(dir.File("no/such.pers"), false);
   EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
   EXPECT_TRUE(Contains(s.message(), "its directory '" + dir.File("no") + "'")) << s.ToString();
@@ -514,6 +516,9 @@ TEST(FileIoTest, DirectoryHelpers) {
   const std::string sub = dir.File("sub");
   ASSERT_TRUE(EnsureDirectory(sub).ok());
   ASSERT_TRUE(EnsureDirectory(sub).ok()) << "an existing directory is fine";
+  ASSERT_TRUE(EnsureDirectory(sub + "/").ok());
+  ASSERT_TRUE(EnsureDirectory(sub + "/slash/").ok());
+  ASSERT_EQ(rmdir((sub + "/slash").c_str()), 0);
   ASSERT_TRUE(WriteFileAtomically(sub + "/b", "b", 1).ok());
   ASSERT_TRUE(WriteFileAtomically(sub + "/a", "a", 1).ok());
   StatusOr<std::vector<std::string>> names = ListDirectory(sub);

@@ -184,6 +184,33 @@ TEST_P(ReservoirCrashTest, EveryFaultLeavesTheOldOrTheNewReservoir) {
   for (size_t i = 0; i < log.size(); ++i) calls += std::to_string(i + 1) + " " + log[i] + "\n";
   SCOPED_TRACE(std::string("from ") + StartName(start) + ", calls of the save:\n" + calls);
 
+  // What a process kill cannot show, a power cut would: the order of syncs. Every file renamed
+  // into place was fsynced first; the directory is fsynced after the last data file's rename
+  // and before the commit, and after the commit before anything is removed.
+  size_t last_data_rename = 0, dir_sync_before_commit = 0, dir_sync_after_commit = 0;
+  size_t first_unlink = 0;
+  for (size_t i = 0; i < log.size(); ++i) {
+    const std::string& call = log[i];
+    if (call.rfind("rename ", 0) == 0) {
+      const std::string temp = call.substr(7);
+      bool synced = false;
+      for (size_t j = 0; j < i; ++j) synced = synced || log[j] == "fsync " + temp;
+      EXPECT_TRUE(synced) << "renamed before it was fsynced: " << temp;
+      if (i + 1 < commit) last_data_rename = i + 1;
+    }
+    if (call.rfind("fsync-dir " + dir, 0) == 0 && call.size() == 10 + dir.size()) {
+      if (i + 1 < commit && i + 1 > last_data_rename) dir_sync_before_commit = i + 1;
+      if (i + 1 > commit && dir_sync_after_commit == 0) dir_sync_after_commit = i + 1;
+    }
+    if (call.rfind("unlink ", 0) == 0 && i + 1 > commit && first_unlink == 0) first_unlink = i + 1;
+  }
+  EXPECT_GT(last_data_rename, 0u);
+  EXPECT_GT(dir_sync_before_commit, last_data_rename) << "data renames not synced before commit";
+  EXPECT_GT(dir_sync_after_commit, commit) << "the commit itself is not synced";
+  if (first_unlink != 0) {
+    EXPECT_LT(dir_sync_after_commit, first_unlink) << "removed before the commit was synced";
+  }
+
   for (FaultAction action :
        {FaultAction::kExit, FaultAction::kTornWrite, FaultAction::kFail, FaultAction::kNoSpace}) {
     int saw_old = 0, saw_new = 0;
