@@ -204,7 +204,13 @@ class GzipReader {
 }  // namespace
 
 StatusOr<IdxReader> IdxReader::Open(const std::string& path, uint64_t max_payload_bytes) {
-  ASSIGN_OR_RETURN(RandomAccessFile file, RandomAccessFile::Open(path));
+  // No IDX file within the payload limit is larger than this, plain (a header of at most 1024
+  // bytes) or gzip (deflate adds 5 bytes per 64 KiB stored block, a member 18 bytes): a larger
+  // file is refused before a byte is read.
+  const uint64_t slack = max_payload_bytes / 8 + (uint64_t{1} << 20);
+  const uint64_t max_file_bytes =
+      max_payload_bytes > UINT64_MAX - slack ? UINT64_MAX : max_payload_bytes + slack;
+  ASSIGN_OR_RETURN(RandomAccessFile file, RandomAccessFile::Open(path, max_file_bytes));
   IdxReader reader;
   reader.path_ = path;
   uint8_t magic[4];

@@ -48,9 +48,11 @@ inline constexpr uint64_t kMaxIdxPayloadBytes = uint64_t{1} << 30;
 class IdxReader {
  public:
   /// Opens `path` (plain or gzip) and checks its header and length. Errors: kNotFound (no such
-  /// file), kInvalidArgument (a directory), kDataLoss (malformed or truncated, with what is
-  /// wrong), kUnimplemented (a valid element type other than uint8), kResourceExhausted (a
-  /// payload over `max_payload_bytes`).
+  /// file), kInvalidArgument (a directory, a FIFO, a device: anything but a regular file,
+  /// refused without blocking), kDataLoss (malformed or truncated, with what is wrong),
+  /// kUnimplemented (a valid element type other than uint8), kResourceExhausted (a payload
+  /// over `max_payload_bytes`, or a file over 9/8 of it plus 1 MiB, more than any IDX file
+  /// within the limit can be, plain or gzip).
   static StatusOr<IdxReader> Open(const std::string& path,
                                   uint64_t max_payload_bytes = kMaxIdxPayloadBytes);
 

@@ -44,11 +44,18 @@ StatusOr<std::vector<uint8_t>> SerializeGraph(const Graph& graph);
 /// Parses model-file bytes. `origin` names them in messages (a path, or "<memory>").
 StatusOr<Graph> ParseGraph(const uint8_t* data, size_t size, const std::string& origin);
 
-/// Writes `graph` to `path` atomically (temporary file, fsync, rename, fsync of the directory).
-/// On failure `path` is untouched and the temporary file removed.
+/// Writes `graph` to `path` atomically with WriteFileAtomically (base/file_io.h: temporary file
+/// `<path>.tmp.<pid>.<n>`, fsync, rename, fsync of the directory). On failure `path` is
+/// untouched and the temporary file removed.
 Status SaveGraph(const Graph& graph, const std::string& path);
 
-/// Reads and validates the model file at `path`.
+/// The largest model file LoadGraph reads (it reads the whole file into memory): 1 GiB, four
+/// times VGG-16's float32 weights and twenty times ResNet-18's.
+inline constexpr uint64_t kMaxModelFileBytes = uint64_t{1} << 30;
+
+/// Reads and validates the model file at `path`. kInvalidArgument, without blocking, if it is
+/// not a regular file (a directory, a FIFO, a device); kResourceExhausted if it is larger than
+/// kMaxModelFileBytes; kNotFound if it does not exist.
 StatusOr<Graph> LoadGraph(const std::string& path);
 
 }  // namespace persephonee

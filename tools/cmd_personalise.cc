@@ -71,6 +71,11 @@ Status Personalise(const ParsedArgs& a) {
   const auto& v = a.values;
   ENSURE(v.count("--model") && v.count("--images") && v.count("--out"),
          "--model, --images and --out are required");
+  // Where the results go is checked before minutes of training, not after (issue 14).
+  RETURN_IF_ERROR(CheckWritable(v.at("--out"), false).WithContext("--out"));
+  if (v.count("--reservoir")) {
+    RETURN_IF_ERROR(CheckWritable(v.at("--reservoir"), true).WithContext("--reservoir"));
+  }
   PersonaliseOptions o;
   RETURN_IF_ERROR(ParseTrainingFlags(a, &o));
   ASSIGN_OR_RETURN(int64_t exits, IntFlag(a, "--exits", 4, 1, 16));

@@ -154,7 +154,7 @@ Status SavePersonalisation(const Personalisation& p, const std::string& path) {
 }
 
 StatusOr<Personalisation> LoadPersonalisation(const std::string& path) {
-  ASSIGN_OR_RETURN(const std::string bytes, ReadFile(path));
+  ASSIGN_OR_RETURN(const std::string bytes, ReadFile(path, kMaxPersonalisationFileBytes));
   return ParsePersonalisation(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -19,14 +20,56 @@
 namespace persephonee {
 namespace {
 
-constexpr uint64_t kReservoirVersion = 1;
+// Version 2 names its generation's files; version 1 (before issue 14) used fixed names.
+constexpr uint64_t kReservoirVersion = 2;
+constexpr uint64_t kLegacyVersion = 1;
 constexpr const char* kJsonName = "reservoir.json";
-constexpr const char* kImagesName = "images.idx";
-constexpr const char* kLabelsName = "labels.idx";
-// The keys of reservoir.json, in the order they are written.
-constexpr size_t kNumKeys = 9;
-constexpr const char* kKeys[kNumKeys] = {"version", "capacity", "seen",     "seed", "classes",
-                                         "height",  "width",    "channels", "count"};
+constexpr const char* kLegacyImagesName = "images.idx";
+constexpr const char* kLegacyLabelsName = "labels.idx";
+// reservoir.json is a few hundred bytes; anything much larger is not one.
+constexpr uint64_t kMaxJsonBytes = 64 * 1024;
+// The keys of reservoir.json, in the order they are written; version 1 lacks the last.
+constexpr size_t kNumKeys = 10;
+constexpr const char* kKeys[kNumKeys] = {"version", "capacity", "seen",     "seed",  "classes",
+                                         "height",  "width",    "channels", "count", "generation"};
+constexpr const char* kGenerationKey = "generation";
+
+std::string ImagesName(uint64_t generation) {
+  return "images." + std::to_string(generation) + ".idx";
+}
+std::string LabelsName(uint64_t generation) {
+  return "labels." + std::to_string(generation) + ".idx";
+}
+
+// If `name` is `images.<g>.idx` or `labels.<g>.idx`, sets `*generation` and returns true.
+bool ParseGenerationName(const std::string& name, uint64_t* generation) {
+  size_t at;
+  if (name.compare(0, 7, "images.") == 0 || name.compare(0, 7, "labels.") == 0) {
+    at = 7;
+  } else {
+    return false;
+  }
+  if (name.size() < at + 5 || name.compare(name.size() - 4, 4, ".idx") != 0) return false;
+  const std::string digits = name.substr(at, name.size() - 4 - at);
+  if (digits.empty() || digits.size() > 18 || (digits.size() > 1 && digits[0] == '0')) {
+    return false;
+  }
+  uint64_t g = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return false;
+    g = g * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *generation = g;
+  return true;
+}
+
+// True for the names of files a reservoir writes: reservoir.json, a generation's IDX files and
+// the version 1 ones.
+bool IsReservoirFileName(const std::string& name) {
+  uint64_t g;
+  return name == kJsonName || name == kLegacyImagesName || name == kLegacyLabelsName ||
+         ParseGenerationName(name, &g);
+}
 
 // The held images, read in place.
 class ReservoirImages : public ImageSource {
@@ -47,20 +90,6 @@ class ReservoirImages : public ImageSource {
 bool FileExists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
-}
-
-Status MakeDirectory(const std::string& dir) {
-  ENSURE(!dir.empty(), "reservoir: empty directory name");
-  if (mkdir(dir.c_str(), 0777) == 0) return Status::Ok();
-  const int error = errno;
-  struct stat st;
-  if (error == EEXIST && stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
-  if (error == EEXIST) {
-    return Error(StatusCode::kInvalidArgument, "reservoir: '", dir,
-                 "' exists and is not a directory");
-  }
-  return Error(error == ENOENT ? StatusCode::kNotFound : StatusCode::kInternal,
-               "reservoir: cannot create directory '", dir, "': ", ErrnoText(error));
 }
 
 // Parses reservoir.json: one flat object whose values are all non-negative decimal integers
@@ -129,8 +158,15 @@ StatusOr<std::map<std::string, uint64_t>> ParseJson(const std::string& text,
     ENSURE_CODE(known, kDataLoss, path, ": unknown key \"", kv.first, "\"");
   }
   for (const char* k : kKeys) {
-    if (!out.count(k)) return Error(StatusCode::kDataLoss, path, ": missing \"", k, "\"");
+    // Version 1 files have no generation; any other version must name one.
+    const bool needed = std::string(k) != kGenerationKey ||
+                        (out.count("version") && out["version"] != kLegacyVersion);
+    if (needed && !out.count(k)) {
+      return Error(StatusCode::kDataLoss, path, ": missing \"", k, "\"");
+    }
   }
+  ENSURE_CODE(!out.count(kGenerationKey) || out["version"] != kLegacyVersion, kDataLoss, path,
+              ": version 1 has no \"generation\"");
   return out;
 }
 
@@ -244,7 +280,7 @@ std::unique_ptr<ImageSource> Reservoir::Images() const {
   return std::unique_ptr<ImageSource>(new ReservoirImages(this));
 }
 
-std::string ReservoirJson(const Reservoir& r) {
+std::string ReservoirJson(const Reservoir& r, uint64_t generation) {
   const uint64_t values[kNumKeys] = {kReservoirVersion,
                                      r.capacity(),
                                      r.seen(),
@@ -253,7 +289,8 @@ std::string ReservoirJson(const Reservoir& r) {
                                      r.shape().height,
                                      r.shape().width,
                                      r.shape().channels,
-                                     r.count()};
+                                     r.count(),
+                                     generation};
   std::ostringstream out;
   out << "{\n";
   for (size_t k = 0; k < kNumKeys; ++k) {
@@ -263,33 +300,76 @@ std::string ReservoirJson(const Reservoir& r) {
   return out.str();
 }
 
+namespace {
+
+// After generation `current` is committed: removes the files of every other generation, the
+// version 1 files (the reservoir this one replaced, or what a save killed after migrating it
+// left), and temporaries of reservoir files left by killed writers. Best effort: a file that
+// cannot be removed now is removed by a later save, and nothing reads it meanwhile.
+void RemoveOldFiles(const std::string& dir, uint64_t current) {
+  StatusOr<std::vector<std::string>> names = ListDirectory(dir);
+  if (!names.ok()) return;
+  std::set<std::string> temporaries_of;
+  for (const std::string& name : *names) {
+    uint64_t g = 0;
+    std::string target;
+    long pid = 0;
+    if (ParseGenerationName(name, &g)) {
+      if (g != current) (void)RemoveFile(dir + "/" + name);
+    } else if (name == kLegacyImagesName || name == kLegacyLabelsName) {
+      (void)RemoveFile(dir + "/" + name);
+    } else if (ParseTemporaryName(name, &target, &pid) && IsReservoirFileName(target)) {
+      temporaries_of.insert(target);
+    }
+  }
+  for (const std::string& target : temporaries_of) RemoveStaleTemporaries(dir + "/" + target);
+}
+
+}  // namespace
+
 Status Reservoir::Save(const std::string& dir) const {
   ENSURE_CODE(count() > 0, kFailedPrecondition, "reservoir: nothing to save in '", dir,
               "': it is empty (IDX files cannot be)");
-  RETURN_IF_ERROR(MakeDirectory(dir));
+  Status made = EnsureDirectory(dir);
+  if (!made.ok()) return made.WithContext("reservoir");
   const std::string base = dir + "/";
-  // The old reservoir.json goes first, so that one is only ever beside the files written with
-  // it: a save interrupted from here on leaves IDX files without a json, which Load refuses.
-  if (unlink((base + kJsonName).c_str()) != 0 && errno != ENOENT) {
-    return Error(StatusCode::kInternal, "reservoir: cannot remove the old '", base, kJsonName,
-                 "': ", ErrnoText(errno));
+  // The new generation is numbered above every generation present, so that none of its files
+  // can be one the current reservoir.json names (nor a leftover of an interrupted save).
+  ASSIGN_OR_RETURN(const std::vector<std::string> names, ListDirectory(dir));
+  uint64_t newest = 0;
+  for (const std::string& name : names) {
+    uint64_t g = 0;
+    if (ParseGenerationName(name, &g)) newest = std::max(newest, g);
   }
-  RETURN_IF_ERROR(WriteIdx(base + kImagesName, ImageDims(count(), shape_), pixels_.data(),
-                           pixels_.size(), false));
-  RETURN_IF_ERROR(WriteIdx(base + kLabelsName, {static_cast<uint32_t>(count())}, labels_.data(),
-                           labels_.size(), false));
-  const std::string json = ReservoirJson(*this);
-  return WriteFileAtomically(base + kJsonName, json.data(), json.size());
+  ENSURE_CODE(newest < uint64_t{100000000000000000}, kFailedPrecondition, "reservoir '", dir,
+              "': generation ", newest, " is the last this build numbers");
+  const uint64_t generation = newest + 1;
+
+  // 1. The new generation's files, beside the old ones, each fsynced (WriteIdx is atomic).
+  RETURN_IF_ERROR(WriteIdx(base + ImagesName(generation), ImageDims(count(), shape_),
+                           pixels_.data(), pixels_.size(), false));
+  RETURN_IF_ERROR(WriteIdx(base + LabelsName(generation), {static_cast<uint32_t>(count())},
+                           labels_.data(), labels_.size(), false));
+  // 2. The commit: one atomic rename of reservoir.json, which names the new generation, and a
+  //    directory fsync. Before it a reader sees the old reservoir, after it the new one.
+  const std::string json = ReservoirJson(*this, generation);
+  RETURN_IF_ERROR(WriteFileAtomically(base + kJsonName, json.data(), json.size()));
+  // 3. The old generation is no longer named by anything.
+  RemoveOldFiles(dir, generation);
+  return Status::Ok();
 }
 
 StatusOr<Reservoir> Reservoir::Load(const std::string& dir) {
   const std::string base = dir + "/";
   const std::string json_path = base + kJsonName;
-  StatusOr<std::string> text = ReadFile(json_path);
+  StatusOr<std::string> text = ReadFile(json_path, kMaxJsonBytes);
   if (!text.ok() && text.status().code() == StatusCode::kNotFound) {
-    if (FileExists(base + kImagesName) || FileExists(base + kLabelsName)) {
-      return Error(StatusCode::kDataLoss, "reservoir '", dir, "' has ", kImagesName, " or ",
-                   kLabelsName, " but no ", kJsonName,
+    // Files of a generation without a reservoir.json are what a killed first save leaves: there
+    // is no reservoir yet. Version 1 files without one are what a killed version 1 save left,
+    // from which the samples cannot be told apart.
+    if (FileExists(base + kLegacyImagesName) || FileExists(base + kLegacyLabelsName)) {
+      return Error(StatusCode::kDataLoss, "reservoir '", dir, "' has ", kLegacyImagesName, " or ",
+                   kLegacyLabelsName, " but no ", kJsonName,
                    ": an earlier save was interrupted, so its samples cannot be trusted; remove "
                    "the directory to start a new reservoir");
     }
@@ -298,8 +378,13 @@ StatusOr<Reservoir> Reservoir::Load(const std::string& dir) {
   if (!text.ok()) return text.status();
   ASSIGN_OR_RETURN(auto json, ParseJson(*text, json_path));
 
-  ENSURE_CODE(json["version"] == kReservoirVersion, kDataLoss, json_path, ": version ",
-              json["version"], ", this build reads version ", kReservoirVersion);
+  const uint64_t version = json["version"];
+  ENSURE_CODE(version == kReservoirVersion || version == kLegacyVersion, kDataLoss, json_path,
+              ": version ", version, ", this build reads versions ", kLegacyVersion, " and ",
+              kReservoirVersion);
+  const bool legacy = version == kLegacyVersion;
+  const std::string images_name = legacy ? kLegacyImagesName : ImagesName(json[kGenerationKey]);
+  const std::string labels_name = legacy ? kLegacyLabelsName : LabelsName(json[kGenerationKey]);
   for (const char* k : {"height", "width", "channels"}) {
     ENSURE_CODE(json[k] <= UINT32_MAX, kDataLoss, json_path, ": \"", k, "\" ", json[k],
                 " is too large");
@@ -323,8 +408,9 @@ StatusOr<Reservoir> Reservoir::Load(const std::string& dir) {
               " samples holds ", expected);
   ENSURE_CODE(count >= 1, kDataLoss, json_path, ": count 0 (a saved reservoir is never empty)");
 
-  const std::string images_path = base + kImagesName;
-  ASSIGN_OR_RETURN(IdxArray images, ReadIdx(images_path));
+  // Only the files reservoir.json names are read, each capped at the size it gives them.
+  const std::string images_path = base + images_name;
+  ASSIGN_OR_RETURN(IdxArray images, ReadIdx(images_path, count * r.shape_.bytes()));
   StatusOr<ImageShape> shape_or = ImageShapeFromIdxDims(images.dims, images_path);
   if (!shape_or.ok()) return Status(StatusCode::kDataLoss, shape_or.status().message());
   const ImageShape shape = *shape_or;
@@ -333,8 +419,8 @@ StatusOr<Reservoir> Reservoir::Load(const std::string& dir) {
                  shape.height, "x", shape.width, "x", shape.channels, ", but ", kJsonName, " says ",
                  count, " of ", r.shape_.height, "x", r.shape_.width, "x", r.shape_.channels);
   }
-  const std::string labels_path = base + kLabelsName;
-  ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(labels_path));
+  const std::string labels_path = base + labels_name;
+  ASSIGN_OR_RETURN(IdxArray labels, ReadIdx(labels_path, count));
   if (labels.dims.size() != 1 || labels.dims[0] != count) {
     return Error(StatusCode::kDataLoss, labels_path, ": expected ", count,
                  " labels in a 1-D file as ", kJsonName, " says, got dimensions of rank ",

@@ -18,14 +18,28 @@
 //      chance of being kept. A labelled sample can therefore be displaced by an unlabelled
 //      one; preferring labels would bias the reservoir away from what the user sees, and the
 //      simple rule keeps the capacity / seen guarantee easy to state and to test.
-//   4. Save() writes a directory: images.idx (uint8, count x height x width, with a fourth
-//      dimension when channels > 1), labels.idx (uint8, count) and reservoir.json
-//      ({"version", "capacity", "seen", "seed", "classes", "height", "width", "channels",
-//      "count"}). Each file is written atomically; reservoir.json is removed first and written
-//      last, so a reservoir.json means the files beside it are complete and belong to it.
-//      Load() checks every file against the json (shapes, counts, count = min(seen, capacity),
-//      label values) and names the file at fault. A directory with IDX files but no
-//      reservoir.json (a save that was interrupted) is reported as such, never read.
+//   4. Save() keeps the reservoir in a directory as generations, the way SQLite and LevelDB
+//      commit: every save is generation g = 1 + the highest generation number in the
+//      directory, written as images.<g>.idx (uint8, count x height x width, with a fourth
+//      dimension when channels > 1) and labels.<g>.idx (uint8, count) beside the old files,
+//      each fsynced. Then the commit: reservoir.json ({"version": 2, "capacity", "seen",
+//      "seed", "classes", "height", "width", "channels", "count", "generation": g}) is
+//      replaced by one atomic rename, and the directory fsynced. Only then are the files of
+//      every other generation, and temporaries left by killed saves, removed. A process killed
+//      at any point leaves reservoir.json naming either the old generation, whose files are
+//      untouched, or the new one, whose files were synced before it: the next run sees the
+//      old reservoir or the new one, never neither (tests/training/reservoir_crash_test.cc
+//      kills a save at every file system call to prove it).
+//   5. Load() reads reservoir.json and only the two files it names, each capped at the size
+//      the json gives it; files of other generations (an interrupted save's) are ignored. It
+//      checks every file against the json (shapes, counts, count = min(seen, capacity), label
+//      values) and names the file at fault. A directory with generation files but no
+//      reservoir.json (a first save that was killed) holds no reservoir (kNotFound).
+//   6. Version 1 directories (before issue 14: images.idx, labels.idx and a reservoir.json
+//      without "generation") still load; their next save writes generation 1 and then removes
+//      images.idx and labels.idx. Version 1 files without reservoir.json (a killed version 1
+//      save, which removed the json first) are refused with kDataLoss: which samples they hold
+//      cannot be known.
 #ifndef PERSEPHONEE_TRAINING_RESERVOIR_H_
 #define PERSEPHONEE_TRAINING_RESERVOIR_H_
 
@@ -75,16 +89,19 @@ class Reservoir {
   static StatusOr<Reservoir> Create(size_t capacity, uint64_t seed, const ImageShape& shape,
                                     int classes);
 
-  /// Loads the reservoir saved in `dir`. kNotFound if `dir` holds no reservoir.json and no
-  /// images.idx or labels.idx (nothing was ever saved there); kDataLoss if IDX files are there
-  /// without reservoir.json (an interrupted save), or if any file is malformed, truncated or
-  /// disagrees with reservoir.json. Every message names the file at fault.
+  /// Loads the reservoir saved in `dir` (see the top of this file). kNotFound if `dir` holds no
+  /// reservoir.json and no version 1 images.idx or labels.idx (nothing was ever committed
+  /// there); kDataLoss if version 1 IDX files are there without reservoir.json, or if any file
+  /// is malformed, truncated or disagrees with reservoir.json; kInvalidArgument if a file is
+  /// not a regular file. Every message names the file at fault.
   static StatusOr<Reservoir> Load(const std::string& dir);
 
-  /// Writes the reservoir into `dir` (created if missing; its parent must exist) as described
-  /// at the top of this file. kFailedPrecondition if the reservoir is empty (IDX files cannot
-  /// be), kNotFound if the parent of `dir` is missing, kInvalidArgument if `dir` is a file, or
-  /// what the writes report.
+  /// Writes the reservoir into `dir` (created if missing; its parent must exist) as a new
+  /// generation, as described at the top of this file. kFailedPrecondition if the reservoir is
+  /// empty (IDX files cannot be), kNotFound if the parent of `dir` is missing,
+  /// kInvalidArgument if `dir` is a file, or what the writes report; after any failure `dir`
+  /// still holds the reservoir it held before, or this one. One process saves a directory at
+  /// a time.
   Status Save(const std::string& dir) const;
 
   /// Offers every image of `images` with its label (labels.size() == images.size()), in order,
@@ -129,8 +146,8 @@ class Reservoir {
 /// instead and this is not consulted.
 size_t ReservoirSlot(uint64_t seed, uint64_t t, size_t capacity);
 
-/// The text of reservoir.json for `r`.
-std::string ReservoirJson(const Reservoir& r);
+/// The text of reservoir.json for `r` saved as `generation`.
+std::string ReservoirJson(const Reservoir& r, uint64_t generation);
 
 }  // namespace persephonee
 

@@ -15,6 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "base/file_faults.h"
+#include "tests/testing/file_faults.h"
+
 namespace persephonee {
 namespace {
 
@@ -306,6 +309,232 @@ TEST(FileIoTest, RandomAccessReadsRanges) {
   StatusOr<RandomAccessFile> missing = RandomAccessFile::Open(dir.File("nope"));
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+}
+
+TEST(FileIoTest, TemporaryNamesFollowTheDocumentedScheme) {
+  TempDir dir;
+  const std::string path = dir.File("named.bin");
+  std::vector<std::string> log;
+  {
+    testing::FaultInjector injector(0, file_faults::FaultAction::kProceed);
+    ASSERT_TRUE(WriteFileAtomically(path, "x", 1).ok());
+    log = injector.log();
+  }
+  ASSERT_FALSE(log.empty());
+  const std::string prefix = "create " + path + ".tmp." + std::to_string(getpid()) + ".";
+  ASSERT_EQ(log[0].rfind(prefix, 0), 0u) << log[0];
+  const std::string counter = log[0].substr(prefix.size());
+  ASSERT_FALSE(counter.empty());
+  EXPECT_EQ(counter.find_first_not_of("0123456789"), std::string::npos) << log[0];
+
+  std::string target;
+  long pid = 0;
+  ASSERT_TRUE(ParseTemporaryName("model.psm.tmp.4242.17", &target, &pid));
+  EXPECT_EQ(target, "model.psm");
+  EXPECT_EQ(pid, 4242);
+  ASSERT_TRUE(ParseTemporaryName("a.tmp.b.tmp.9.0", &target, &pid));
+  EXPECT_EQ(target, "a.tmp.b");
+  ASSERT_TRUE(ParseTemporaryName(".P.pers.tmp-311-0-998877", &target, &pid));
+  EXPECT_EQ(target, "P.pers");
+  EXPECT_EQ(pid, 311);
+  for (const char* name :
+       {"model.psm", "model.psm.tmp.", "model.psm.tmp.12", "model.psm.tmp.1.x", ".tmp.1.2",
+        "model.psm.tmp.-1.2", "P.pers.tmp-311-0-9", ".P.pers.tmp-3-0", "..tmp-1-2-3"}) {
+    EXPECT_FALSE(ParseTemporaryName(name, &target, &pid)) << name;
+  }
+}
+
+// The pid of a process that has ended.
+long DeadPid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return child;
+}
+
+TEST(FileIoTest, StaleTemporariesOfThatPathAloneAreRemovedOnItsNextWrite) {
+  TempDir dir;
+  const std::string path = dir.File("P.pers");
+  ASSERT_TRUE(WriteFileAtomically(path, "old", 3).ok());
+  // A writer killed just before its rename leaves its temporary, with all the new bytes.
+  const testing::ChildOutcome killed = testing::RunInChild(
+      [&] { return WriteFileAtomically(path, "newer", 5); }, 5, file_faults::FaultAction::kExit);
+  ASSERT_TRUE(killed.killed_by_fault) << killed.error;
+  std::vector<std::string> entries = dir.Entries();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[1].rfind("P.pers.tmp.", 0), 0u) << entries[1];
+  EXPECT_EQ(ReadOrEmpty(path), "old");
+
+  const std::string dead = std::to_string(DeadPid());
+  const std::vector<std::string> stale = {".P.pers.tmp-" + dead + "-0-123456",
+                                          "P.pers.tmp." + dead + ".7"};
+  // Kept: a live writer's (pid 1 runs as long as the system does), another path's, names that
+  // merely look alike.
+  const std::vector<std::string> kept = {"P.pers.tmp.1.0", "Q.pers.tmp." + dead + ".0",
+                                         "P.pers.tmp.x.0", "P.pers.bak", "XP.pers.tmp-1-2"};
+  for (const std::string& name : stale)
+    ASSERT_TRUE(WriteFileAtomically(dir.File(name), "s", 1).ok());
+  for (const std::string& name : kept)
+    ASSERT_TRUE(WriteFileAtomically(dir.File(name), "k", 1).ok());
+
+  ASSERT_TRUE(WriteFileAtomically(path, "new", 3).ok());
+  EXPECT_EQ(ReadOrEmpty(path), "new");
+  std::vector<std::string> expected = kept;
+  expected.push_back("P.pers");
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(dir.Entries(), expected);
+  for (const std::string& name : kept) unlink(dir.File(name).c_str());
+}
+
+TEST(FileIoTest, EveryFaultLeavesTheOldOrTheNewFile) {
+  TempDir dir;
+  const std::string path = dir.File("P.pers");
+  const std::string old_bytes = Pattern(3000, 1);
+  const std::string new_bytes = Pattern(5000, 2);
+  auto save = [&] { return WriteFileAtomically(path, new_bytes.data(), new_bytes.size()); };
+  ASSERT_TRUE(WriteFileAtomically(path, old_bytes.data(), old_bytes.size()).ok());
+  const std::vector<std::string> log = testing::LogCalls(save);
+  // create, write, fsync, close, rename, fsync-dir.
+  ASSERT_EQ(log.size(), 6u) << ::testing::PrintToString(log);
+  const size_t rename = 5;
+  ASSERT_EQ(log[rename - 1].rfind("rename ", 0), 0u);
+  for (file_faults::FaultAction action :
+       {file_faults::FaultAction::kExit, file_faults::FaultAction::kTornWrite,
+        file_faults::FaultAction::kFail, file_faults::FaultAction::kNoSpace}) {
+    for (size_t at = 1; at <= log.size(); ++at) {
+      SCOPED_TRACE(std::string(testing::FaultActionName(action)) + " at " + log[at - 1]);
+      ASSERT_TRUE(WriteFileAtomically(path, old_bytes.data(), old_bytes.size()).ok());
+      const testing::ChildOutcome outcome = testing::RunInChild(save, at, action);
+      const std::string now = ReadOrEmpty(path);
+      ASSERT_TRUE(now == old_bytes || now == new_bytes) << now.size() << " bytes";
+      if (outcome.killed_by_fault) {
+        EXPECT_EQ(now == new_bytes, at > rename);
+      } else {
+        ASSERT_FALSE(outcome.succeeded) << "the fault went unreported";
+        EXPECT_TRUE(Contains(outcome.error, path)) << outcome.error;
+        EXPECT_EQ(now == new_bytes, at > rename) << outcome.error;
+      }
+      // The next write works and leaves nothing else behind.
+      ASSERT_TRUE(WriteFileAtomically(path, "next", 4).ok());
+      EXPECT_EQ(ReadOrEmpty(path), "next");
+      EXPECT_EQ(dir.Entries(), std::vector<std::string>{"P.pers"});
+    }
+  }
+}
+
+// Reads `path` with ReadFile (or RandomAccessFile::Open) and returns the error. A FIFO must not
+// block: the alarm ends the whole test (a failure) if it does.
+Status ReadError(const std::string& path, uint64_t max_bytes, bool random_access) {
+  alarm(60);
+  Status status;
+  if (random_access) {
+    StatusOr<RandomAccessFile> file = RandomAccessFile::Open(path, max_bytes);
+    status = file.ok() ? Status::Ok() : file.status();
+  } else {
+    StatusOr<std::string> bytes = ReadFile(path, max_bytes);
+    status = bytes.ok() ? Status::Ok() : bytes.status();
+  }
+  alarm(0);
+  return status;
+}
+
+TEST(FileIoTest, OnlyRegularFilesWithinTheLimitAreRead) {
+  TempDir dir;
+  const std::string fifo = dir.File("pipe");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string sparse = dir.File("sparse");
+  const int fd = open(sparse.c_str(), O_WRONLY | O_CREAT, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, off_t{3} << 30), 0);  // 3 GiB of holes: no disk space used
+  close(fd);
+  for (bool random_access : {false, true}) {
+    SCOPED_TRACE(random_access ? "RandomAccessFile::Open" : "ReadFile");
+    Status s = ReadError(fifo, kDefaultMaxReadBytes, random_access);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "'" + fifo + "' is a named pipe (FIFO), not a regular file"))
+        << s.ToString();
+    s = ReadError("/dev/zero", kDefaultMaxReadBytes, random_access);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "'/dev/zero' is a character device")) << s.ToString();
+    s = ReadError(dir.path(), kDefaultMaxReadBytes, random_access);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+    EXPECT_TRUE(Contains(s.message(), "is a directory")) << s.ToString();
+    s = ReadError(sparse, random_access ? (uint64_t{1} << 30) : kDefaultMaxReadBytes,
+                  random_access);
+    EXPECT_EQ(s.code(), StatusCode::kResourceExhausted) << s.ToString();
+    EXPECT_TRUE(Contains(s.message(),
+                         "'" + sparse + "' is 3221225472 bytes, more than the limit of 1073741824"))
+        << s.ToString();
+  }
+  // A file that claims no size (as /proc's do) is still cut off at the limit while read.
+  StatusOr<std::string> status = ReadFile("/proc/self/status", 10);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_TRUE(Contains(status.status().message(), "holds more than the limit of 10 bytes"))
+      << status.status().ToString();
+  ASSERT_TRUE(ReadFile("/proc/self/status").ok());
+  StatusOr<std::string> unlimited = ReadFile("/proc/self/status", UINT64_MAX);
+  ASSERT_TRUE(unlimited.ok()) << unlimited.status().ToString();
+  EXPECT_TRUE(Contains(*unlimited, "Pid:")) << "read all of it";
+  // At the limit exactly is fine.
+  ASSERT_TRUE(WriteFileAtomically(dir.File("ten"), "0123456789", 10).ok());
+  EXPECT_TRUE(ReadFile(dir.File("ten"), 10).ok());
+  EXPECT_FALSE(ReadFile(dir.File("ten"), 9).ok());
+  unlink(fifo.c_str());
+  unlink(sparse.c_str());
+}
+
+TEST(FileIoTest, CheckWritableTellsBeforehandWhatASaveWouldMeet) {
+  TempDir dir;
+  EXPECT_TRUE(CheckWritable(dir.File("new.pers"), false).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir.File("old.pers"), "x", 1).ok());
+  EXPECT_TRUE(CheckWritable(dir.File("old.pers"), false).ok());
+  EXPECT_TRUE(CheckWritable(dir.File("reservoir"), true).ok()) << "created by the save";
+  EXPECT_TRUE(CheckWritable(dir.path(), true).ok());
+  EXPECT_TRUE(CheckWritable(dir.File("reservoir/"), true).ok()) << "a trailing slash";
+  EXPECT_TRUE(CheckWritable(dir.path() + "/", true).ok());
+  Status s = CheckWritable(dir.File("no/such.pers"), false);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "its directory '" + dir.File("no") + "'")) << s.ToString();
+  s = CheckWritable(dir.File("no/reservoir"), true);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  s = CheckWritable(dir.path(), false);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "is a directory, not a file")) << s.ToString();
+  s = CheckWritable(dir.File("old.pers"), true);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "exists and is not a directory")) << s.ToString();
+  s = CheckWritable(dir.File("old.pers/x.pers"), false);
+  EXPECT_FALSE(s.ok());
+  EXPECT_TRUE(Contains(s.message(), dir.File("old.pers/x.pers"))) << s.ToString();
+  EXPECT_EQ(dir.Entries(), std::vector<std::string>{"old.pers"}) << "nothing written";
+}
+
+TEST(FileIoTest, DirectoryHelpers) {
+  TempDir dir;
+  const std::string sub = dir.File("sub");
+  ASSERT_TRUE(EnsureDirectory(sub).ok());
+  ASSERT_TRUE(EnsureDirectory(sub).ok()) << "an existing directory is fine";
+  ASSERT_TRUE(EnsureDirectory(sub + "/").ok());
+  ASSERT_TRUE(EnsureDirectory(sub + "/slash/").ok());
+  ASSERT_EQ(rmdir((sub + "/slash").c_str()), 0);
+  ASSERT_TRUE(WriteFileAtomically(sub + "/b", "b", 1).ok());
+  ASSERT_TRUE(WriteFileAtomically(sub + "/a", "a", 1).ok());
+  StatusOr<std::vector<std::string>> names = ListDirectory(sub);
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(RemoveFile(sub + "/a").ok());
+  ASSERT_TRUE(RemoveFile(sub + "/a").ok()) << "already gone is fine";
+  ASSERT_TRUE(RemoveFile(sub + "/b").ok());
+  Status s = EnsureDirectory(dir.File("no/parent"));
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  ASSERT_TRUE(WriteFileAtomically(dir.File("file"), "f", 1).ok());
+  s = EnsureDirectory(dir.File("file"));
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_TRUE(Contains(s.message(), "exists and is not a directory")) << s.ToString();
+  EXPECT_FALSE(ListDirectory(dir.File("none")).ok());
+  rmdir(sub.c_str());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -303,6 +304,26 @@ TEST_F(IdxTest, MissingFileAndDirectory) {
               "missing");
   ExpectError(ReadIdx(dir_).status(), StatusCode::kInvalidArgument, dir_, "is a directory",
               "directory");
+}
+
+TEST_F(IdxTest, OnlyRegularFilesWithinTheLimitAreOpened) {
+  const std::string fifo = dir_ + "/images.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  alarm(60);  // a FIFO that blocked open(2) would end the test here
+  ExpectError(IdxReader::Open(fifo).status(), StatusCode::kInvalidArgument, fifo,
+              "is a named pipe (FIFO), not a regular file", "fifo");
+  alarm(0);
+  ExpectError(ReadIdx("/dev/zero").status(), StatusCode::kInvalidArgument, "/dev/zero",
+              "is a character device", "device");
+  // A sparse file beyond what any IDX file within the payload limit can be: refused by its
+  // size, even with a header that announces a small payload (no byte is read).
+  const std::string sparse = dir_ + "/sparse.idx";
+  const std::vector<uint8_t> one = {5};
+  ASSERT_TRUE(WriteIdx(sparse, {1}, one.data(), 1, false).ok());
+  ASSERT_EQ(truncate(sparse.c_str(), off_t{2} << 20), 0);
+  ExpectError(IdxReader::Open(sparse, 1000).status(), StatusCode::kResourceExhausted, sparse,
+              "is 2097152 bytes, more than the limit of 1049701", "sparse");
+  unlink(fifo.c_str());
 }
 
 TEST_F(IdxTest, WriteIdxRefusesBadShapesAndWritesNothing) {

@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -78,6 +81,25 @@ std::string Slurp(const std::string& path) {
 
 void Spit(const std::string& path, const std::string& bytes) {
   ASSERT_TRUE(WriteFileAtomically(path, bytes.data(), bytes.size()).ok());
+}
+
+std::vector<std::string> Entries(const std::string& dir) {
+  StatusOr<std::vector<std::string>> names = ListDirectory(dir);
+  EXPECT_TRUE(names.ok()) << names.status().ToString();
+  return names.ok() ? *names : std::vector<std::string>();
+}
+
+// The version 1 layout (before generations), as that code wrote it.
+void WriteVersion1(const Reservoir& r, const std::string& dir) {
+  ASSERT_EQ(mkdir(dir.c_str(), 0777), 0);
+  const uint32_t n = static_cast<uint32_t>(r.count());
+  ASSERT_TRUE(WriteIdx(dir + "/images.idx", {n, 2, 1, 2}, r.pixels().data(), n * 4, false).ok());
+  ASSERT_TRUE(WriteIdx(dir + "/labels.idx", {n}, r.labels().data(), n, false).ok());
+  std::ostringstream json;
+  json << "{\n  \"version\": 1,\n  \"capacity\": " << r.capacity() << ",\n  \"seen\": " << r.seen()
+       << ",\n  \"seed\": " << r.seed() << ",\n  \"classes\": " << r.classes()
+       << ",\n  \"height\": 2,\n  \"width\": 1,\n  \"channels\": 2,\n  \"count\": " << n << "\n}\n";
+  Spit(dir + "/reservoir.json", json.str());
 }
 
 TEST(ReservoirTest, FillsBelowCapacityInOrder) {
@@ -156,7 +178,7 @@ TEST(ReservoirTest, DeterministicForASeed) {
   const std::vector<uint32_t> c = run(12, root + "/c");
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c) << "another seed keeps other samples";
-  for (const char* f : {"/images.idx", "/labels.idx", "/reservoir.json"}) {
+  for (const char* f : {"/images.1.idx", "/labels.1.idx", "/reservoir.json"}) {
     EXPECT_EQ(Slurp(root + "/a" + f), Slurp(root + "/b" + f)) << f;
   }
 }
@@ -186,10 +208,10 @@ TEST(ReservoirTest, SaveLoadRoundTrip) {
   OfferNext(&r, 30);
   ASSERT_TRUE(r.Save(dir).ok());
   EXPECT_EQ(Slurp(dir + "/reservoir.json"),
-            "{\n  \"version\": 1,\n  \"capacity\": 40,\n  \"seen\": 60,\n  \"seed\": 77,\n"
+            "{\n  \"version\": 2,\n  \"capacity\": 40,\n  \"seen\": 60,\n  \"seed\": 77,\n"
             "  \"classes\": 10,\n  \"height\": 2,\n  \"width\": 1,\n  \"channels\": 2,\n"
-            "  \"count\": 40\n}\n");
-  StatusOr<IdxArray> images = ReadIdx(dir + "/images.idx");
+            "  \"count\": 40,\n  \"generation\": 1\n}\n");
+  StatusOr<IdxArray> images = ReadIdx(dir + "/images.1.idx");
   ASSERT_TRUE(images.ok());
   EXPECT_EQ(images->dims, (std::vector<uint32_t>{40, 2, 1, 2}));
   StatusOr<Reservoir> back = Reservoir::Load(dir);
@@ -207,7 +229,7 @@ TEST(ReservoirTest, SaveLoadRoundTrip) {
   ASSERT_TRUE(grey.ok());
   ASSERT_TRUE(grey->Offer(Samples(0, 2), {0, 2}).ok());
   ASSERT_TRUE(grey->Save(dir + "-grey").ok());
-  images = ReadIdx(dir + "-grey/images.idx");
+  images = ReadIdx(dir + "-grey/images.1.idx");
   ASSERT_TRUE(images.ok());
   EXPECT_EQ(images->dims, (std::vector<uint32_t>{2, 1, 4}));
   StatusOr<Reservoir> grey_back = Reservoir::Load(dir + "-grey");
@@ -271,12 +293,12 @@ TEST(ReservoirTest, LoadErrorsNameTheFile) {
   };
 
   const std::string truncated = saved("truncated");
-  const std::string bytes = Slurp(truncated + "/images.idx");
-  Spit(truncated + "/images.idx", bytes.substr(0, bytes.size() - 5));
+  const std::string bytes = Slurp(truncated + "/images.1.idx");
+  Spit(truncated + "/images.1.idx", bytes.substr(0, bytes.size() - 5));
   StatusOr<Reservoir> r = Reservoir::Load(truncated);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(r.status().message().find("truncated/images.idx"), std::string::npos)
+  EXPECT_NE(r.status().message().find("truncated/images.1.idx"), std::string::npos)
       << r.status().message();
 
   const std::string count = saved("count");
@@ -297,24 +319,25 @@ TEST(ReservoirTest, LoadErrorsNameTheFile) {
   Spit(shape + "/reservoir.json", json);
   r = Reservoir::Load(shape);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("shape/images.idx: 40 images of 2x1x2"), std::string::npos)
+  EXPECT_NE(r.status().message().find("shape/images.1.idx: 40 images of 2x1x2"), std::string::npos)
       << r.status().message();
 
   const std::string label = saved("label");
   std::vector<uint8_t> labels(40, 3);
   labels[17] = 12;
-  ASSERT_TRUE(WriteIdx(label + "/labels.idx", {40}, labels.data(), 40, false).ok());
+  ASSERT_TRUE(WriteIdx(label + "/labels.1.idx", {40}, labels.data(), 40, false).ok());
   r = Reservoir::Load(label);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
-  EXPECT_NE(r.status().message().find("label/labels.idx: label 12 of sample 17"), std::string::npos)
+  EXPECT_NE(r.status().message().find("label/labels.1.idx: label 12 of sample 17"),
+            std::string::npos)
       << r.status().message();
 
   const std::string few = saved("few");
-  ASSERT_TRUE(WriteIdx(few + "/labels.idx", {39}, labels.data(), 39, false).ok());
+  ASSERT_TRUE(WriteIdx(few + "/labels.1.idx", {39}, labels.data(), 39, false).ok());
   r = Reservoir::Load(few);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("few/labels.idx: expected 40 labels"), std::string::npos)
+  EXPECT_NE(r.status().message().find("few/labels.1.idx: expected 40 labels"), std::string::npos)
       << r.status().message();
 
   const std::string garbled = saved("garbled");
@@ -348,12 +371,12 @@ TEST(ReservoirTest, MissingOrInterruptedSaveIsNeverReadAsAReservoir) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
 
-  // A save interrupted after it removed the old json and replaced the images: the new images
-  // must not be read with the old labels.
+  // A version 1 save (before generations) killed after it removed the old json and replaced
+  // the images: the new images must not be read with the old labels.
   const std::string dir = root + "/r";
   Reservoir a = Make(10, 4);
   OfferNext(&a, 10);
-  ASSERT_TRUE(a.Save(dir).ok());
+  WriteVersion1(a, dir);
   ASSERT_TRUE(Reservoir::Load(dir).ok());
   ASSERT_EQ(unlink((dir + "/reservoir.json").c_str()), 0);
   Reservoir b = Make(10, 4);
@@ -365,11 +388,99 @@ TEST(ReservoirTest, MissingOrInterruptedSaveIsNeverReadAsAReservoir) {
   EXPECT_NE(r.status().message().find("no reservoir.json: an earlier save was interrupted"),
             std::string::npos)
       << r.status().message();
-  // A complete save over it recovers.
+  // A complete save over it recovers, and takes the version 1 files away.
   ASSERT_TRUE(b.Save(dir).ok());
   r = Reservoir::Load(dir);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(Ids(*r), Ids(b));
+  EXPECT_EQ(Entries(dir),
+            (std::vector<std::string>{"images.1.idx", "labels.1.idx", "reservoir.json"}));
+
+  // A first save killed before its commit leaves a generation's files and no reservoir.json:
+  // there is no reservoir yet, and the next save starts afresh beside them.
+  const std::string first = root + "/first";
+  ASSERT_EQ(mkdir(first.c_str(), 0777), 0);
+  ASSERT_TRUE(WriteIdx(first + "/images.1.idx", {10, 2, 1, 2}, b.pixels().data(), 40, false).ok());
+  r = Reservoir::Load(first);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound) << r.status().ToString();
+  ASSERT_TRUE(a.Save(first).ok());
+  r = Reservoir::Load(first);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Ids(*r), Ids(a));
+  EXPECT_EQ(Entries(first),
+            (std::vector<std::string>{"images.2.idx", "labels.2.idx", "reservoir.json"}));
+}
+
+TEST(ReservoirTest, Version1DirectoryLoadsAndMigratesOnItsNextSave) {
+  const std::string dir = TempDir() + "/old";
+  Reservoir r = Make(20, 6);
+  OfferNext(&r, 35);
+  WriteVersion1(r, dir);
+  StatusOr<Reservoir> loaded = Reservoir::Load(dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(loaded->seen(), 35u);
+  EXPECT_EQ(Ids(*loaded), Ids(r));
+  EXPECT_EQ(loaded->labels(), r.labels());
+
+  OfferNext(&*loaded, 9);
+  OfferNext(&r, 9);
+  ASSERT_TRUE(loaded->Save(dir).ok());
+  EXPECT_EQ(Entries(dir),
+            (std::vector<std::string>{"images.1.idx", "labels.1.idx", "reservoir.json"}));
+  EXPECT_NE(Slurp(dir + "/reservoir.json").find("\"generation\": 1"), std::string::npos);
+  StatusOr<Reservoir> again = Reservoir::Load(dir);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->seen(), 44u);
+  EXPECT_EQ(Ids(*again), Ids(r));
+
+  // A version 1 json that names a generation is not one this code wrote.
+  std::string json = Slurp(dir + "/reservoir.json");
+  json.replace(json.find("\"version\": 2"), 12, "\"version\": 1");
+  Spit(dir + "/reservoir.json", json);
+  again = Reservoir::Load(dir);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("version 1 has no \"generation\""), std::string::npos)
+      << again.status().message();
+  json.replace(json.find("\"version\": 1"), 12, "\"version\": 3");
+  Spit(dir + "/reservoir.json", json);
+  again = Reservoir::Load(dir);
+  ASSERT_FALSE(again.ok());
+  EXPECT_NE(again.status().message().find("reads versions 1 and 2"), std::string::npos)
+      << again.status().message();
+}
+
+TEST(ReservoirTest, EachSaveIsANewGenerationAndOnlyItsFilesRemain) {
+  const std::string root = TempDir();
+  const std::string dir = root + "/r";
+  Reservoir r = Make(10, 2);
+  for (uint64_t generation = 1; generation <= 3; ++generation) {
+    OfferNext(&r, 4);
+    ASSERT_TRUE(r.Save(dir).ok());
+    const std::string g = std::to_string(generation);
+    EXPECT_EQ(Entries(dir), (std::vector<std::string>{"images." + g + ".idx",
+                                                      "labels." + g + ".idx", "reservoir.json"}));
+  }
+  // Leftovers of a killed save (a later generation's files, temporaries of a writer that has
+  // ended) are ignored by Load and removed by the next save; files that are not the
+  // reservoir's stay.
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  ASSERT_GT(child, 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const std::string dead = std::to_string(child);
+  for (const std::string& name : {std::string("images.9.idx"), "labels.9.idx.tmp." + dead + ".3",
+                                  "reservoir.json.tmp." + dead + ".4", std::string("notes.txt")}) {
+    Spit(dir + "/" + name, "junk");
+  }
+  StatusOr<Reservoir> loaded = Reservoir::Load(dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_EQ(Ids(*loaded), Ids(r));
+  OfferNext(&r, 4);
+  ASSERT_TRUE(r.Save(dir).ok());
+  EXPECT_EQ(Entries(dir), (std::vector<std::string>{"images.10.idx", "labels.10.idx", "notes.txt",
+                                                    "reservoir.json"}));
 }
 
 TEST(ReservoirTest, BadOffersLeaveTheReservoirAsItWas) {
