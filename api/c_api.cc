@@ -187,8 +187,12 @@ int psp_exits_count(const psp_exits* x) {
 
 int psp_exits_enabled(const psp_exits* x) {
   if (x == nullptr) return 0;
-  for (const persephonee::PersonalisedExit& e : x->p.exits) {
-    if (!(e.threshold == std::numeric_limits<float>::infinity())) return 1;
+  const persephonee::Personalisation& p = x->p;
+  if (p.calibration.has_value()) return p.calibration->exits_on ? 1 : 0;
+  // Older files: an early exit (not the personalised final one) with a threshold below +inf.
+  const size_t early = p.exits.size() - (p.personal_final && !p.exits.empty() ? 1 : 0);
+  for (size_t e = 0; e < early; ++e) {
+    if (p.exits[e].threshold < std::numeric_limits<float>::infinity()) return 1;
   }
   return 0;
 }

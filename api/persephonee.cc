@@ -19,6 +19,12 @@ StatusOr<std::shared_ptr<const Backbone>> Backbone::Load(const std::string& path
 
 StatusOr<std::shared_ptr<const Backbone>> Backbone::FromGraph(Graph graph, int threads,
                                                               const std::string& origin) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Backbone> b, Create(std::move(graph), threads, origin));
+  return std::shared_ptr<const Backbone>(std::move(b));
+}
+
+StatusOr<std::unique_ptr<Backbone>> Backbone::Create(Graph graph, int threads,
+                                                     const std::string& origin) {
   ENSURE(threads >= 1 && threads <= 256, "backbone '", origin, "': threads must be 1..256, got ",
          threads);
   ENSURE(graph.inputs().size() == 1 && graph.outputs().size() == 1, "backbone '", origin,
@@ -30,7 +36,7 @@ StatusOr<std::shared_ptr<const Backbone>> Backbone::FromGraph(Graph graph, int t
   const Shape out = graph.tensor(graph.outputs()[0]).shape;
   ENSURE(out.size() == 2 && out[1] > 0, "backbone '", origin, "': the output is ",
          ShapeToString(out), ", not [N, classes]");
-  std::shared_ptr<Backbone> b(new Backbone());
+  std::unique_ptr<Backbone> b(new Backbone());
   b->hash_ = BackboneHash(graph);
   ENSURE(!b->hash_.empty(), "backbone '", origin, "' cannot be serialised to compute its hash");
   {
@@ -45,7 +51,7 @@ StatusOr<std::shared_ptr<const Backbone>> Backbone::FromGraph(Graph graph, int t
   b->channels_ = static_cast<int>(in[3]);
   b->classes_ = static_cast<int>(out[1]);
   b->macs_ = ComputeGraphCost(b->optimized_).total.macs / std::max<int64_t>(1, in[0]);
-  return std::shared_ptr<const Backbone>(std::move(b));
+  return b;
 }
 
 StatusOr<PlannedExits> PlanExits(const Backbone& backbone, const ExitOptions& options,
@@ -74,17 +80,20 @@ StatusOr<PlannedExits> PlanExits(const Backbone& backbone, const ExitOptions& op
   return planned;
 }
 
-StatusOr<UserRun> PersonaliseUser(const Backbone& backbone, const ExitPlan& plan,
-                                  const ImageSource& images, const std::vector<uint8_t>& labels,
-                                  const UserOptions& options, const Personalisation* warm_start,
-                                  const ProgressFn& progress) {
+namespace {
+
+// PersonaliseUser on `graph`, the optimised backbone whose BackboneHash is `hash`.
+StatusOr<UserRun> PersonaliseGraph(Graph graph, const std::string& hash, const ExitPlan& plan,
+                                   const ImageSource& images, const std::vector<uint8_t>& labels,
+                                   const UserOptions& options, const Personalisation* warm_start,
+                                   const ProgressFn& progress) {
   UserRun out;
   out.measure = options.measure;
   WarmStart warm;
   if (warm_start != nullptr) {
-    ENSURE_CODE(warm_start->backbone_hash == backbone.hash(), kFailedPrecondition,
+    ENSURE_CODE(warm_start->backbone_hash == hash, kFailedPrecondition,
                 "personalisation: made for the backbone with SHA-256 ", warm_start->backbone_hash,
-                ", but this backbone's SHA-256 is ", backbone.hash(),
+                ", but this backbone's SHA-256 is ", hash,
                 "; its exits cannot be used on another backbone (retrain them on this one)");
     ASSIGN_OR_RETURN(warm, WarmStartFrom(*warm_start, options.training.optimizer));
     out.measure = warm_start->measure;
@@ -97,9 +106,9 @@ StatusOr<UserRun> PersonaliseUser(const Backbone& backbone, const ExitPlan& plan
   o.on_epoch = [&](int epoch, double loss, double rate, double left) {
     if (progress && !progress(epoch, o.epochs, loss, rate, left)) cancel.store(true);
   };
-  // The engine takes the graph and releases its weights once packed: a copy, so the shared
-  // backbone stays whole. Personalise optimises it again, which changes nothing.
-  ASSIGN_OR_RETURN(out.run, persephonee::Personalise(backbone.graph(), plan, images, labels, o,
+  // Personalise optimises the graph again, which changes nothing, and hands it to the engine,
+  // which releases its weights once packed.
+  ASSIGN_OR_RETURN(out.run, persephonee::Personalise(std::move(graph), plan, images, labels, o,
                                                      warm_start != nullptr ? &warm : nullptr));
   ASSIGN_OR_RETURN(out.decision, DecideAndCalibrate(&out.run, out.measure, options.calibration));
   std::map<std::string, std::string> meta = options.metadata;
@@ -107,14 +116,33 @@ StatusOr<UserRun> PersonaliseUser(const Backbone& backbone, const ExitPlan& plan
   meta["epochs"] = std::to_string(o.epochs);
   meta["samples"] = std::to_string(images.size());
   meta["labelled"] = std::to_string(out.labelled);
-  ASSIGN_OR_RETURN(out.personalisation,
-                   MakePersonalisation(backbone.hash(), out.run, o.optimizer, out.measure,
-                                       out.decision.thresholds, meta));
+  ASSIGN_OR_RETURN(out.personalisation, MakePersonalisation(hash, out.run, o.optimizer, out.measure,
+                                                            out.decision.thresholds, meta));
   const GuaranteeResult& g = out.decision.guarantee;
   out.personalisation.calibration =
       CalibrationRecord{g.epsilon, g.delta, g.bound, g.samples, g.labelled, g.exits_on};
   if (!options.keep_optimizer) out.personalisation.optimizer.reset();
   return out;
+}
+
+}  // namespace
+
+StatusOr<UserRun> PersonaliseUser(const Backbone& backbone, const ExitPlan& plan,
+                                  const ImageSource& images, const std::vector<uint8_t>& labels,
+                                  const UserOptions& options, const Personalisation* warm_start,
+                                  const ProgressFn& progress) {
+  // A copy: the shared backbone stays whole for other users and models.
+  return PersonaliseGraph(backbone.graph(), backbone.hash(), plan, images, labels, options,
+                          warm_start, progress);
+}
+
+StatusOr<UserRun> PersonaliseUser(Backbone&& backbone, const ExitPlan& plan,
+                                  const ImageSource& images, const std::vector<uint8_t>& labels,
+                                  const UserOptions& options, const Personalisation* warm_start,
+                                  const ProgressFn& progress) {
+  const std::string hash = backbone.hash();
+  return PersonaliseGraph(std::move(backbone).TakeGraph(), hash, plan, images, labels, options,
+                          warm_start, progress);
 }
 
 StatusOr<UserRun> PersonaliseUser(const Backbone& backbone, const ImageSource& images,

@@ -52,9 +52,14 @@ class Backbone {
   /// Takes a graph already in memory (e.g. a zoo model); `origin` names it in messages.
   static StatusOr<std::shared_ptr<const Backbone>> FromGraph(Graph graph, int threads = 1,
                                                              const std::string& origin = "graph");
+  /// As FromGraph, owned by the caller alone: for PersonaliseUser(Backbone&&, ...).
+  static StatusOr<std::unique_ptr<Backbone>> Create(Graph graph, int threads = 1,
+                                                    const std::string& origin = "graph");
 
   /// The optimised graph, as the engine runs it and exits are placed on it.
   const Graph& graph() const { return optimized_; }
+  /// Moves the optimised graph out (for a caller done with the backbone); graph() is then empty.
+  Graph TakeGraph() && { return std::move(optimized_); }
   /// BackboneHash of the graph as stored: what personalisations are tied to.
   const std::string& hash() const { return hash_; }
   int threads() const { return threads_; }
@@ -131,6 +136,15 @@ struct UserRun {
 /// where none), on the exits in `plan` (PlanExits), continuing `warm_start` if given (which
 /// must be the personalisation `plan` came from). kCancelled when `progress` returned false.
 StatusOr<UserRun> PersonaliseUser(const Backbone& backbone, const ExitPlan& plan,
+                                  const ImageSource& images, const std::vector<uint8_t>& labels,
+                                  const UserOptions& options, const Personalisation* warm_start,
+                                  const ProgressFn& progress);
+
+/// The same for a backbone the caller is done with (a one-shot process, as `persephonee
+/// personalise`): its graph goes to the engine instead of a copy, so that the backbone's weights
+/// are resident once during training, as the memory budget assumes for a single user. Only the
+/// backbone's hash() stays meaningful afterwards.
+StatusOr<UserRun> PersonaliseUser(Backbone&& backbone, const ExitPlan& plan,
                                   const ImageSource& images, const std::vector<uint8_t>& labels,
                                   const UserOptions& options, const Personalisation* warm_start,
                                   const ProgressFn& progress);

@@ -125,8 +125,8 @@ Status Personalise(const ParsedArgs& a) {
   }
 
   ASSIGN_OR_RETURN(Graph graph, LoadModelArg(v.at("--model")));
-  ASSIGN_OR_RETURN(std::shared_ptr<const api::Backbone> backbone,
-                   api::Backbone::FromGraph(std::move(graph), 1, v.at("--model")));
+  ASSIGN_OR_RETURN(std::unique_ptr<api::Backbone> backbone,
+                   api::Backbone::Create(std::move(graph), 1, v.at("--model")));
   ASSIGN_OR_RETURN(auto images, OpenIdxImages(v.at("--images")));
   std::vector<uint8_t> labels(images->size(), kUnlabelled);
   if (v.count("--labels")) {
@@ -205,9 +205,10 @@ Status Personalise(const ParsedArgs& a) {
     std::fflush(stdout);
     return true;
   };
+  // The backbone's graph goes to the engine: its weights are resident once, as before.
   ASSIGN_OR_RETURN(api::UserRun run,
-                   api::PersonaliseUser(*backbone, plan, *train_images, *train_labels, uo,
-                                        saved ? &*saved : nullptr, progress));
+                   api::PersonaliseUser(std::move(*backbone), plan, *train_images, *train_labels,
+                                        uo, saved ? &*saved : nullptr, progress));
   measure = run.measure;
   const PersonaliseResult& r = run.run;
   if (!r.dropped_personal_final.empty()) {

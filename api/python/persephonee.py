@@ -95,6 +95,11 @@ class Exits(_Handle):
     def __len__(self):
         return self._lib._c.psp_exits_count(self._get())
 
+    @property
+    def enabled(self):
+        """Whether the calibration switched the early exits on for this user."""
+        return bool(self._lib._c.psp_exits_enabled(self._get()))
+
 
 class Model(_Handle):
     """A backbone with a user's exits (psp_model); one thread at a time."""
@@ -129,6 +134,7 @@ class Library:
             "psp_exits_save": (err, [p, ctypes.c_char_p]),
             "psp_exits_free": (None, [p]),
             "psp_exits_count": (ctypes.c_int, [p]),
+            "psp_exits_enabled": (ctypes.c_int, [p]),
             "psp_model_create": (err, [p, p, ctypes.POINTER(p)]),
             "psp_model_classify_u8": (err, [p, ctypes.c_char_p, ctypes.c_size_t,
                                             ctypes.POINTER(_Prediction)]),

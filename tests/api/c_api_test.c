@@ -234,6 +234,8 @@ int main(int argc, char** argv) {
     CHECK(before[i].label >= 0 && before[i].label < 10);
     CHECK(before[i].exit >= 0 && before[i].exit <= psp_exits_count(x));
     CHECK(before[i].macs > 0);
+    /* Early exits off: every image goes on to the last exit. */
+    if (!psp_exits_enabled(x)) CHECK(before[i].exit >= psp_exits_count(x) - 1);
     /* The original model: its final exit (index 0: it has no heads), the backbone's cost. */
     CHECK(original[i].exit == 0 && original[i].macs == psp_backbone_macs(b));
     correct += before[i].label == im.labels[i];

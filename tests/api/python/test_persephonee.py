@@ -63,6 +63,8 @@ def test_personalise_save_load_classify(lib, backbone, tmp_path):
     a = lib.model(backbone, exits).classify(IMAGES)
     b = lib.model(backbone, again).classify(IMAGES)
     assert a == b
+    if not exits.enabled:  # every image goes on to the last exit
+        assert all(x >= len(exits) - 1 for _, x, _, _ in a)
     right = sum(label == truth for (label, _, _, _), truth in zip(a, LABELS))
     assert right >= len(IMAGES) // 2, right
     original = lib.model(backbone).classify(IMAGES[:3])
@@ -82,6 +84,8 @@ def test_errors(lib, backbone, tmp_path):
     with pytest.raises(persephonee.Error) as e:
         lib.load_backbone(tmp_path / "missing.psm")
     assert e.value.code == "NOT_FOUND" and "missing.psm" in e.value.message
+    # No memory limit (0) is accepted.
+    assert len(lib.personalise(backbone, IMAGES[:8], exits=1, epochs=1, memory_budget=0)) >= 1
     with pytest.raises(persephonee.Error) as e:
         lib.personalise(backbone, IMAGES, [11] * len(IMAGES), exits=1, epochs=1)
     assert e.value.code == "INVALID_ARGUMENT" and "of image 0" in e.value.message
