@@ -22,7 +22,7 @@ def _impl(ctx):
                 if archive.path not in seen:
                     seen[archive.path] = True
                     archives.append(archive)
-    out = ctx.actions.declare_file(ctx.attr.out)
+    out = ctx.outputs.out
     script = ctx.actions.declare_file(ctx.label.name + ".mri")
     lines = ["create " + out.path]
     lines += ["addlib " + a.path for a in archives]
@@ -43,7 +43,7 @@ cc_static_archive = rule(
     implementation = _impl,
     attrs = {
         "deps": attr.label_list(providers = [CcInfo]),
-        "out": attr.string(mandatory = True),
+        "out": attr.output(mandatory = True),
         "_cc_toolchain": attr.label(default = "@bazel_tools//tools/cpp:current_cc_toolchain"),
     },
     toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
