@@ -25,6 +25,7 @@ enum class StatusCode {
   kResourceExhausted,   ///< A memory budget or other limit cannot be met.
   kUnimplemented,       ///< A valid request this build cannot serve (e.g. an op on this CPU).
   kInternal,            ///< A dependency (XNNPACK, the OS) failed unexpectedly.
+  kCancelled,           ///< The caller asked the operation to stop (e.g. from a progress callback).
 };
 
 /// Returns the upper-case name of a code, e.g. "INVALID_ARGUMENT".

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Checks that every C++ source of the project is formatted with .clang-format (Google style).
+# Checks that every C and C++ source of the project is formatted with .clang-format (Google style).
 # Usage: tools/check_format.sh [--fix]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-mapfile -t files < <(git ls-files -co --exclude-standard -- '*.cc' '*.h' | grep -v '^third_party/' || true)
+mapfile -t files < <(git ls-files -co --exclude-standard -- '*.cc' '*.c' '*.h' | grep -v '^third_party/' || true)
 if [ "${#files[@]}" -eq 0 ]; then echo "check_format: no files"; exit 0; fi
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i "${files[@]}"

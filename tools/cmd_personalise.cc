@@ -4,6 +4,7 @@
 #include <optional>
 #include <sstream>
 
+#include "api/persephonee.h"
 #include "base/idx.h"
 #include "tools/commands.h"
 #include "tools/engine_cli.h"
@@ -128,39 +129,30 @@ Status Personalise(const ParsedArgs& a) {
     ASSIGN_OR_RETURN(new_shape, ImageShapeFromIdxDims(reader.dims(), v.at("--images")));
   }
 
-  ASSIGN_OR_RETURN(Graph backbone, LoadModelArg(v.at("--model")));
+  ASSIGN_OR_RETURN(Graph graph, LoadModelArg(v.at("--model")));
+  ASSIGN_OR_RETURN(std::unique_ptr<api::Backbone> backbone,
+                   api::Backbone::Create(std::move(graph), 1, v.at("--model")));
   ASSIGN_OR_RETURN(auto images, OpenIdxImages(v.at("--images")));
   std::vector<uint8_t> labels(images->size(), kUnlabelled);
   if (v.count("--labels")) {
     ASSIGN_OR_RETURN(labels, ReadLabels(v.at("--labels"), images->size()));
   }
 
-  const std::string hash = BackboneHash(backbone);
-  ExitPlan plan;
-  WarmStart warm;
+  api::ExitOptions exit_options;
+  exit_options.exits = static_cast<int>(exits);
+  if (v.count("--exit-nodes")) exit_options.exit_nodes = Split(v.at("--exit-nodes"));
+  exit_options.personal_final = !a.switches.count("--no-personal-final");
+  std::optional<Personalisation> saved;
   const bool resume = v.count("--resume") > 0;
   if (resume) {
-    ASSIGN_OR_RETURN(Personalisation saved, LoadPersonalisation(v.at("--resume")));
-    RETURN_IF_ERROR(CheckBackbone(saved, backbone));
-    plan = PlanOf(saved);
-    ASSIGN_OR_RETURN(warm, WarmStartFrom(saved, o.optimizer));
-    measure = saved.measure;
-  } else {
-    // The optimised copy lives only as long as placement needs it.
-    ASSIGN_OR_RETURN(Graph optimized, OptimizeBackbone(backbone));
-    if (v.count("--exit-nodes")) {
-      ASSIGN_OR_RETURN(plan, PlaceExitsByNode(optimized, Split(v.at("--exit-nodes"))));
-    } else {
-      ASSIGN_OR_RETURN(plan,
-                       PlaceExitsByFraction(optimized, EvenFractions(static_cast<int>(exits))));
-    }
-    if (!a.switches.count("--no-personal-final")) {
-      const Status added = AddPersonalFinalExit(optimized, &plan);
-      if (!added.ok()) {
-        std::printf("no personalised final exit: %s\n", added.message().c_str());
-      }
-    }
+    ASSIGN_OR_RETURN(saved, LoadPersonalisation(v.at("--resume")));
   }
+  ASSIGN_OR_RETURN(api::PlannedExits planned,
+                   api::PlanExits(*backbone, exit_options, saved ? &*saved : nullptr));
+  if (!planned.no_personal_final.empty()) {
+    std::printf("no personalised final exit: %s\n", planned.no_personal_final.c_str());
+  }
+  const ExitPlan& plan = planned.plan;
   std::printf("exits:");
   for (const ExitPoint& e : plan.exits) {
     std::printf(" %s@%s (%.0f%% of FLOPs, head %d ch, %.2f%%)", e.name.c_str(), e.tensor.c_str(),
@@ -202,15 +194,28 @@ Status Personalise(const ParsedArgs& a) {
     std::printf("images: %zu (%zu labelled)\n", images->size(), labelled);
   }
 
-  o.on_epoch = [&](int epoch, double loss, double rate, double left) {
-    std::printf("epoch %d/%d  loss %.4f  %.0f samples/s  %.1f s left\n", epoch, o.epochs, loss,
-                rate, left);
+  api::UserOptions uo;
+  uo.training = o;
+  uo.measure = measure;
+  uo.calibration = calibration;
+  uo.keep_optimizer = a.switches.count("--save-optimizer") > 0;
+  uo.metadata = {{"model", v.at("--model")}, {"images", v.at("--images")}};
+  if (use_reservoir) {
+    uo.metadata["reservoir"] = v.at("--reservoir");
+    uo.metadata["reservoir_seen"] = std::to_string(reservoir->seen());
+  }
+  auto progress = [&](int epoch, int epochs, double loss, double rate, double left) {
+    std::printf("epoch %d/%d  loss %.4f  %.0f samples/s  %.1f s left\n", epoch, epochs, loss, rate,
+                left);
     std::fflush(stdout);
+    return true;
   };
-  StatusOr<PersonaliseResult> run = persephonee::Personalise(
-      std::move(backbone), plan, *train_images, *train_labels, o, resume ? &warm : nullptr);
-  if (!run.ok()) return run.status();
-  PersonaliseResult r = std::move(run).value();
+  // The backbone's graph goes to the engine: its weights are resident once, as before.
+  ASSIGN_OR_RETURN(api::UserRun run,
+                   api::PersonaliseUser(std::move(*backbone), plan, *train_images, *train_labels,
+                                        uo, saved ? &*saved : nullptr, progress));
+  measure = run.measure;
+  const PersonaliseResult& r = run.run;
   if (!r.dropped_personal_final.empty()) {
     std::printf("no personalised final exit: with it, %s\n", r.dropped_personal_final.c_str());
   }
@@ -226,7 +231,7 @@ Status Personalise(const ParsedArgs& a) {
                 t.confusion_measured ? " (confusion-corrected, leave-one-out)" : "");
   }
   std::printf("; trust %.2f\n", t.trust);
-  ASSIGN_OR_RETURN(CalibrationDecision d, DecideAndCalibrate(&r, measure, calibration));
+  const CalibrationDecision& d = run.decision;
   if (d.personal_final) {
     std::printf("final exit: %s",
                 d.final_trained ? "personalised" : "the original's, prior-corrected");
@@ -281,23 +286,8 @@ Status Personalise(const ParsedArgs& a) {
     }
     std::printf("\n");
   }
-  std::map<std::string, std::string> meta = {
-      {"seed", std::to_string(o.seed)},
-      {"epochs", std::to_string(o.epochs)},
-      {"samples", std::to_string(train_images->size())},
-      {"labelled", std::to_string(train_labelled)},
-      {"model", v.at("--model")},
-      {"images", v.at("--images")},
-  };
-  if (use_reservoir) {
-    meta["reservoir"] = v.at("--reservoir");
-    meta["reservoir_seen"] = std::to_string(reservoir->seen());
-  }
-  ASSIGN_OR_RETURN(Personalisation p,
-                   MakePersonalisation(hash, r, o.optimizer, measure, d.thresholds, meta));
-  p.calibration = CalibrationRecord{g.epsilon, g.delta, g.bound, g.samples, g.labelled, g.exits_on};
-  if (!a.switches.count("--save-optimizer")) p.optimizer.reset();
-  RETURN_IF_ERROR(SavePersonalisation(p, v.at("--out")));
+  const Personalisation& p = run.personalisation;
+  RETURN_IF_ERROR(api::SaveExits(p, v.at("--out")));
   ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, SerializePersonalisation(p));
   std::printf("wrote %s (%zu bytes) in %.1f s, peak RSS %.1f MiB\n", v.at("--out").c_str(),
               bytes.size(), r.seconds, PeakRssBytes() / 1048576.0);

@@ -12,8 +12,8 @@ sysroot="$root/third_party/sysroot/aarch64"
 host_packages=(
   bazel-bootstrap g++ libxnnpack-dev libcpuinfo-dev libpthreadpool-dev libgtest-dev
   libbenchmark-dev zlib1g-dev libopenblas-dev g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
-  qemu-user python3 python3-torch python3-numpy dataset-fashion-mnist clang-format llvm
-  libdnnl-dev
+  qemu-user python3 python3-torch python3-numpy python3-pytest dataset-fashion-mnist clang-format
+  llvm libdnnl-dev
 )
 # arm64 packages unpacked into the sysroot: the libraries and headers the aarch64 build links.
 arm64_packages=(

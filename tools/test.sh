@@ -27,6 +27,23 @@ summary="$(mktemp)"
 trap 'rm -f "$summary"' EXIT
 
 run host --config=host "$@"
+
+# The Python binding (api/python, ctypes over the host's libpersephonee.so), with Debian's pytest.
+echo "== python: pytest tests/api/python"
+pylogs="$(mktemp -d)"
+if bazel build "${bazel_flags[@]}" --config=host //api:libpersephonee.so //tests/api:test_models; then
+  bin="$(bazel info --config=host bazel-bin 2>/dev/null)"
+  if ! PERSEPHONEE_LIB="$bin/api/libpersephonee.so" PERSEPHONEE_MODELS="$bin/tests/api" \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$pylogs/test.xml" \
+    tests/api/python; then
+    status=1
+  fi
+else
+  status=1
+fi
+python3 tools/test_summary.py python "$pylogs" >>"$summary"
+rm -rf "$pylogs"
+
 run aarch64 --config=aarch64 "$@"
 
 echo "== format: tools/check_format.sh"

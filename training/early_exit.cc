@@ -11,6 +11,15 @@ StatusOr<std::unique_ptr<EarlyExitModel>> EarlyExitModel::Create(Graph backbone,
                                                                  const Personalisation& p,
                                                                  int threads) {
   RETURN_IF_ERROR(CheckBackbone(p, backbone));
+  return CreateForHash(std::move(backbone), p.backbone_hash, p, threads);
+}
+
+StatusOr<std::unique_ptr<EarlyExitModel>> EarlyExitModel::CreateForHash(
+    Graph backbone, const std::string& backbone_hash, const Personalisation& p, int threads) {
+  ENSURE_CODE(backbone_hash == p.backbone_hash, kFailedPrecondition,
+              "personalisation: made for the backbone with SHA-256 ", p.backbone_hash,
+              ", but this backbone's SHA-256 is ", backbone_hash,
+              "; its exits cannot be used on another backbone (retrain them on this one)");
   std::unique_ptr<EarlyExitModel> m(new EarlyExitModel());
   m->measure_ = p.measure;
   m->classes_ = p.classes;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -38,6 +39,13 @@ class EarlyExitModel {
   /// Plans the backbone and every head. Fails if `p` was made for another backbone.
   static StatusOr<std::unique_ptr<EarlyExitModel>> Create(Graph backbone, const Personalisation& p,
                                                           int threads = 1);
+  /// As Create, for a backbone whose BackboneHash (of the graph as stored) is already known:
+  /// `backbone` is not hashed again and may be the optimised graph (OptimizeBackbone), which the
+  /// engine runs as it is. Fails (kFailedPrecondition) if `p` was made for another hash.
+  static StatusOr<std::unique_ptr<EarlyExitModel>> CreateForHash(Graph backbone,
+                                                                 const std::string& backbone_hash,
+                                                                 const Personalisation& p,
+                                                                 int threads = 1);
 
   /// Number of heads (the final exit is extra).
   int num_heads() const { return static_cast<int>(heads_.size()); }

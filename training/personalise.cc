@@ -52,6 +52,14 @@ class IdxImageSource : public ImageSource {
   IdxReader reader_;
 };
 
+// kCancelled once options.cancel is set.
+Status CheckCancelled(const PersonaliseOptions& options) {
+  if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed)) {
+    return Status(StatusCode::kCancelled, "personalise: cancelled");
+  }
+  return Status::Ok();
+}
+
 // The state of one run: the backbone engine, the heads and their optimisers, batch buffers.
 struct Run {
   const ExitPlan* plan = nullptr;
@@ -81,6 +89,7 @@ struct Run {
   // Runs the backbone on images idx[0..count), count <= backbone_batch, and copies what the
   // exits need into `features`.
   Status Backbone(const size_t* idx, size_t count) {
+    RETURN_IF_ERROR(CheckCancelled(*options));
     const size_t image = images->image_bytes();
     float* in = engine->input();
     for (size_t i = 0; i < static_cast<size_t>(backbone_batch); ++i) {
@@ -436,6 +445,7 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& requeste
     for (size_t batch = 0; batch < batches_per_epoch; ++batch) {
       const size_t first = batch * b;
       const size_t count = std::min(b, idx.size() - first);
+      RETURN_IF_ERROR(CheckCancelled(options));
       if (store) {
         RETURN_IF_ERROR(run.LoadFromStore(*store, perm.data() + first, count));
       } else {
@@ -458,6 +468,7 @@ StatusOr<PersonaliseResult> Personalise(Graph backbone, const ExitPlan& requeste
                        static_cast<double>(train.size()) / result.epoch_seconds.back(),
                        per_epoch * (options.epochs - epoch - 1));
     }
+    RETURN_IF_ERROR(CheckCancelled(options));
   }
 
   // The heads as they will be stored. Their weights are rounded (int8 rows) here, in the

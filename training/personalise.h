@@ -26,6 +26,7 @@
 #ifndef PERSEPHONEE_TRAINING_PERSONALISE_H_
 #define PERSEPHONEE_TRAINING_PERSONALISE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -124,6 +125,11 @@ struct PersonaliseOptions {
   /// Called after every epoch (and may print a progress line).
   std::function<void(int epoch, double loss, double samples_per_second, double seconds_left)>
       on_epoch;
+  /// Personalise only (fine-tuning ignores it). When this points to a flag that becomes true
+  /// (set by on_epoch, or by any thread), Personalise stops at its next check (before every
+  /// backbone pass and every training batch, and after each on_epoch) and returns kCancelled;
+  /// nothing is kept (a spill file is unlinked already). The flag must outlive the call.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 /// What the budget planner chose, and why.

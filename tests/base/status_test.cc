@@ -71,9 +71,10 @@ TEST(StatusTest, EveryCodeHasAName) {
   for (StatusCode c :
        {StatusCode::kOk, StatusCode::kInvalidArgument, StatusCode::kNotFound, StatusCode::kDataLoss,
         StatusCode::kFailedPrecondition, StatusCode::kResourceExhausted, StatusCode::kUnimplemented,
-        StatusCode::kInternal}) {
+        StatusCode::kInternal, StatusCode::kCancelled}) {
     EXPECT_STRNE(StatusCodeName(c), "UNKNOWN");
   }
+  EXPECT_STREQ(StatusCodeName(StatusCode::kCancelled), "CANCELLED");
 }
 
 }  // namespace
