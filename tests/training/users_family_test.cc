@@ -9,34 +9,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/training/users_testing.h"
 #include "training/image_transform.h"
 #include "training/users.h"
 
 namespace persephonee {
 namespace {
 
-uint64_t Fnv1a(const void* data, size_t size, uint64_t hash = 0xcbf29ce484222325ull) {
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < size; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;
-  return hash;
-}
-
-// Images, labels, source records and user.json of a user.
-uint64_t HashUser(const UserData& d, uint64_t hash) {
-  for (const std::vector<uint8_t>* bytes :
-       {&d.train_images, &d.train_labels, &d.train_true_labels, &d.test_images, &d.test_labels}) {
-    hash = Fnv1a(bytes->data(), bytes->size(), hash);
-  }
-  for (const std::vector<uint32_t>* indices : {&d.train_indices, &d.test_indices}) {
-    for (uint32_t r : *indices) {
-      const uint8_t bytes[4] = {static_cast<uint8_t>(r), static_cast<uint8_t>(r >> 8),
-                                static_cast<uint8_t>(r >> 16), static_cast<uint8_t>(r >> 24)};
-      hash = Fnv1a(bytes, 4, hash);
-    }
-  }
-  const std::string json = UserJson(d);
-  return Fnv1a(json.data(), json.size(), hash);
-}
+using users_testing::Fnv1a;
+using users_testing::HashUser;
 
 // A synthetic labelled data set of `count` random 28x28 images (the size family 2's rectangles
 // are placed in), labels spread over the 10 classes; users draw from [begin, count).

@@ -13,35 +13,14 @@
 
 #include "base/file_io.h"
 #include "base/idx.h"
+#include "tests/training/users_testing.h"
 #include "training/image_transform.h"
 
 namespace persephonee {
 namespace {
 
-uint64_t Fnv1a(const void* data, size_t size, uint64_t hash = 0xcbf29ce484222325ull) {
-  const uint8_t* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < size; ++i) hash = (hash ^ p[i]) * 0x100000001b3ull;
-  return hash;
-}
-
-// A hash of everything a user is made of: its images, labels, source records and user.json
-// (which has the proportions and transform parameters to 17 digits).
-uint64_t HashUser(const UserData& d, uint64_t hash) {
-  hash = Fnv1a(d.train_images.data(), d.train_images.size(), hash);
-  hash = Fnv1a(d.train_labels.data(), d.train_labels.size(), hash);
-  hash = Fnv1a(d.train_true_labels.data(), d.train_true_labels.size(), hash);
-  hash = Fnv1a(d.test_images.data(), d.test_images.size(), hash);
-  hash = Fnv1a(d.test_labels.data(), d.test_labels.size(), hash);
-  for (const std::vector<uint32_t>* indices : {&d.train_indices, &d.test_indices}) {
-    for (uint32_t r : *indices) {
-      const uint8_t bytes[4] = {static_cast<uint8_t>(r), static_cast<uint8_t>(r >> 8),
-                                static_cast<uint8_t>(r >> 16), static_cast<uint8_t>(r >> 24)};
-      hash = Fnv1a(bytes, 4, hash);
-    }
-  }
-  const std::string json = UserJson(d);
-  return Fnv1a(json.data(), json.size(), hash);
-}
+using users_testing::Fnv1a;
+using users_testing::HashUser;
 
 // A synthetic labelled data set: `count` random 8x8 images, labels spread over the 10 classes
 // (class `rare` keeps only `rare_count` records in [begin, count)).
