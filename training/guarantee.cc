@@ -4,19 +4,12 @@
 #include <cmath>
 #include <limits>
 
+#include "training/calibration_internal.h"
+
 namespace persephonee {
 namespace {
 
 constexpr float kOff = std::numeric_limits<float>::infinity();
-
-// The exit sample `i` leaves at: the first early exit whose score reaches its threshold.
-int ExitOf(const ExitObservations& obs, int64_t i, const std::vector<float>& thresholds) {
-  const int last = obs.num_exits - 1;
-  for (int x = 0; x < last; ++x) {
-    if (obs.score(i, x) >= thresholds[static_cast<size_t>(x)]) return x;
-  }
-  return last;
-}
 
 // P(Binomial(n, p) <= k): the terms, each from lgamma in log space, added from i = 0.
 double BinomialCdf(int64_t k, int64_t n, double p) {
@@ -111,7 +104,7 @@ StatusOr<GuaranteeResult> CalibrateWithGuarantee(const ExitObservations& obs,
     const std::vector<float> t(static_cast<size_t>(heads), candidates[c]);
     int64_t a = 0, b = 0, ref_loss = 0;
     for (int64_t i = 0; i < n; ++i) {
-      const int e = ExitOf(obs, i, t);
+      const int e = calibration_internal::ExitOf(obs, i, t);
       const int32_t answer = obs.prediction(i, e);
       const int32_t label = obs.labels.empty() ? -1 : obs.labels[static_cast<size_t>(i)];
       const int32_t reference = obs.prediction(i, ref);

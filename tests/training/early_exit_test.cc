@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "kernels/loss/loss.h"
 #include "tests/testing/test_graphs.h"
+#include "tests/training/image_model_testing.h"
 #include "training/assemble.h"
 #include "training/exits.h"
 #include "training/personalisation.h"
@@ -20,35 +21,17 @@
 namespace persephonee {
 namespace {
 
+using image_model_testing::kPixels;
+using image_model_testing::OriginalLogits;
+using image_model_testing::Scaled;
+
 constexpr float kInf = std::numeric_limits<float>::infinity();
-constexpr size_t kPixels = 28 * 28;
 
 std::vector<uint8_t> Pixels(size_t n, uint64_t seed) {
   const std::vector<float> u = testing_graphs::RandomVector(n * kPixels, seed, 0.0f, 256.0f);
   std::vector<uint8_t> p(u.size());
   for (size_t i = 0; i < u.size(); ++i) p[i] = static_cast<uint8_t>(std::min(255.0f, u[i]));
   return p;
-}
-
-std::vector<float> Scaled(const std::vector<uint8_t>& p) {
-  std::vector<float> f(p.size());
-  for (size_t i = 0; i < p.size(); ++i) f[i] = p[i] * (1.0f / 255.0f);
-  return f;
-}
-
-// The original model's logits for `n` images, from the engine alone.
-std::vector<float> OriginalLogits(const Graph& backbone, const std::vector<float>& images,
-                                  size_t n) {
-  EngineOptions eo;
-  auto engine = Engine::Create(backbone, eo).value();
-  std::vector<float> logits;
-  for (size_t i = 0; i < n; ++i) {
-    std::copy_n(images.begin() + static_cast<std::ptrdiff_t>(i * kPixels), kPixels,
-                engine->input());
-    EXPECT_TRUE(engine->Run().ok());
-    logits.insert(logits.end(), engine->output(), engine->output() + 10);
-  }
-  return logits;
 }
 
 Personalisation WithHeads(const Graph& backbone, const ExitPlan& plan, std::vector<float> t) {

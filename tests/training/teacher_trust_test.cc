@@ -10,34 +10,16 @@
 #include "base/idx.h"
 #include "engine/engine.h"
 #include "graph/model_format.h"
+#include "tests/training/image_model_testing.h"
 #include "training/exits.h"
 #include "training/personalise.h"
 
 namespace persephonee {
 namespace {
 
-constexpr size_t kPixels = 28 * 28;
-
-std::vector<float> Scaled(const std::vector<uint8_t>& p) {
-  std::vector<float> f(p.size());
-  for (size_t i = 0; i < p.size(); ++i) f[i] = p[i] * (1.0f / 255.0f);
-  return f;
-}
-
-// The original model's logits for `n` images, from the engine alone.
-std::vector<float> OriginalLogits(const Graph& backbone, const std::vector<float>& images,
-                                  size_t n) {
-  EngineOptions eo;
-  auto engine = Engine::Create(backbone, eo).value();
-  std::vector<float> logits;
-  for (size_t i = 0; i < n; ++i) {
-    std::copy_n(images.begin() + static_cast<std::ptrdiff_t>(i * kPixels), kPixels,
-                engine->input());
-    EXPECT_TRUE(engine->Run().ok());
-    logits.insert(logits.end(), engine->output(), engine->output() + 10);
-  }
-  return logits;
-}
+using image_model_testing::kPixels;
+using image_model_testing::OriginalLogits;
+using image_model_testing::Scaled;
 
 TEST(TeacherTrustTest, APermutedTeacherTeachesNothingTheLabelsContradict) {
   // The pretrained backbone on Fashion-MNIST test images; the user's classes are its answers
